@@ -1,0 +1,787 @@
+"""Claims of Du, Zhai, Poczos, Singh (2018), "Gradient Descent Provably Optimizes
+Over-parameterized Neural Networks", arXiv:1810.02054 (theorem numbers of arXiv v2 / ICLR 2019).
+
+Model (catalogue section 1.1): f(W, a, x) = m^-1/2 sum_r a_r relu(w_r.x), w_r(0) ~ N(0, I),
+a_r ~ Unif{-1, +1} fixed, L = 1/2 sum_i (f(x_i) - y_i)^2, ||x_i|| = 1, full-batch GD.
+
+The theorem's constants cannot be run (m = Omega(n^6 / (lambda_0^4 delta^3)) is ~1e14 at n=20);
+rate and drift claims are checked at practical widths (m = k n) and step sizes
+(eta = c / lambda_max(H^inf)), the threshold claim reports the empirical width from which the
+bound holds, and scaling claims check the exponents, which carry no hidden constants.
+Negative controls (``expect="falsified"``) sit next to the claims they guard.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import Record, TwoLayerReLU, claim, device, dtype, evidence, kernels, profile, train, trial_generators
+from harness.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
+from harness.papers import DZPS
+from harness.seeding import generator
+from harness.strategies import multipliers, problems, step_factors
+
+DELTA = 0.1  #: the failure probability the "with probability >= 1 - delta" claims are checked at
+PRACTICAL = "practical widths m = k n (k drawn from the profile's multipliers, >= 8) and eta = c / lambda_max(H^inf), c in [0.1, 1.5]"
+WIDE = (8, 16)  # multipliers for the practical regime: the bound held on every seed from ~8n (n/d <= 3)
+
+
+def _problem_kw(**kw):
+    base = {"max_n_over_d": 3.0}
+    base.update(kw)
+    return base
+
+
+def _train(spec, p, m, eta, cid, steps, record=Record(), replicates=None, **model_kw):
+    R = replicates or profile().replicates
+    return train(
+        p,
+        TwoLayerReLU(m, **model_kw),
+        steps=steps,
+        eta=eta,
+        generators=trial_generators(cid, spec.seed, R),
+        record=record,
+        device=device(),
+        dtype=dtype(),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# H^inf and lambda_0 (Assumption 3.1, Theorem 3.1)
+# ----------------------------------------------------------------------------------------------
+
+MC_SAMPLES = 200_000
+
+
+def _hinf_formula_check(spec, formula, name):
+    ev = evidence()
+    p = spec.build()
+    mc = kernels.hinf_monte_carlo(p.X, MC_SAMPLES, generator("hinf-mc", spec.seed))
+    closed = formula(p.X)
+    err = float((mc - closed).abs().max())
+    tol = 5 * 0.5 / math.sqrt(MC_SAMPLES)  # 5 sigma of a mean of M terms bounded in [-1, 1] (sd <= 1/2)
+    ev.size(n=p.n, d=p.d)
+    ev.figure("max_ij |MC - closed form|", err, predicted=f"<= {tol:.2e}", relation="5 Monte-Carlo standard errors")
+    ev.margin(err / tol, "max entry error / 5 sigma_MC")
+    iu = torch.triu_indices(p.n, p.n)
+    ev.plot(
+        "entries",
+        [
+            {"label": "entries (i <= j)", "x": closed[iu[0], iu[1]], "y": mc[iu[0], iu[1]], "style": "points"},
+            {"label": "y = x", "x": [-0.2, 0.55], "y": [-0.2, 0.55], "style": "bound"},
+        ],
+        title=f"{name} vs Monte Carlo (M={MC_SAMPLES})",
+        xlabel=f"{name} (closed form)",
+        ylabel="Monte Carlo E[x_i.x_j 1{w.x_i>=0} 1{w.x_j>=0}]",
+    )
+    assert err <= tol, f"closed form {name} is off its defining expectation by {err:.3e} > {tol:.3e}"
+    evs = torch.linalg.eigvalsh(closed)
+    assert float(evs[0]) >= -1e-12, f"{name} is not PSD: lambda_min = {float(evs[0]):.3e}"
+    assert torch.allclose(closed.diagonal(), torch.full((p.n,), 0.5, dtype=closed.dtype)), "diagonal is not 1/2"
+
+
+@claim(
+    id="du2018.asm3.1.hinf_closed_form",
+    paper=DZPS,
+    theorem="Assumption 3.1 (H^inf)",
+    statement="H^inf_ij = E_{w~N(0,I)}[x_i.x_j 1{w.x_i >= 0, w.x_j >= 0}] = x_i.x_j (pi - arccos x_i.x_j) / (2 pi) "
+    "for unit inputs; H^inf is PSD with diagonal 1/2.",
+    quantifier="identity",
+    predicate=f"max entry gap to a Monte-Carlo estimate (M={MC_SAMPLES}) <= 5 standard errors; eigenvalues >= -1e-12; diagonal 1/2",
+)
+@given(spec=problems(geometries=("sphere", "antiparallel", "near_parallel", "duplicate")))
+def test_hinf_closed_form(spec):
+    _hinf_formula_check(spec, kernels.hinf, "H^inf")
+
+
+@claim(
+    id="du2018.control.hinf_is_degree1_kernel",
+    paper=DZPS,
+    theorem="Assumption 3.1 (planted error)",
+    statement="(planted, false) H^inf equals the degree-1 arc-cosine kernel E[relu(w.x_i) relu(w.x_j)].",
+    quantifier="identity",
+    expect="falsified",
+    control_of="du2018.asm3.1.hinf_closed_form",
+    notes="A kernel-formula mix-up must be caught by the Monte-Carlo check.",
+)
+@given(spec=problems(geometries=("sphere",)))
+def test_control_hinf_is_degree1_kernel(spec):
+    _hinf_formula_check(spec, kernels.arccos1, "arccos1")
+
+
+def _lambda0_check(spec, expect_positive):
+    ev = evidence()
+    p = spec.build()
+    lam = torch.linalg.eigvalsh(p.hinf)
+    lam0, lmax = float(lam[0]), float(lam[-1])
+    ev.size(n=p.n, d=p.d)
+    ev.figure("lambda_0", lam0, predicted="> 0" if expect_positive else "= 0", relation=f"geometry={spec.geometry}")
+    ev.figure("lambda_0 / lambda_max", lam0 / lmax)
+    ev.plot(
+        "spectrum",
+        [{"label": "eigenvalues of H^inf", "x": list(range(1, p.n + 1)), "y": lam.abs().clamp_min(1e-18), "style": "points"}],
+        title=f"H^inf spectrum ({spec.geometry}, n={p.n}, d={p.d})",
+        xlabel="index (ascending)",
+        ylabel="|eigenvalue|",
+        yscale="log",
+    )
+    return lam0, lmax
+
+
+@claim(
+    id="du2018.thm3.1.lambda0_positive",
+    paper=DZPS,
+    theorem="Theorem 3.1",
+    statement="If no two inputs are parallel then lambda_0 = lambda_min(H^inf) > 0. For unit inputs: lambda_0 > 0 "
+    "iff no two inputs coincide (an antiparallel pair x, -x keeps lambda_0 > 0).",
+    quantifier="for_all",
+    predicate="lambda_0 > 1e-10 lambda_max for distinct inputs (sphere, antiparallel pair, near-parallel pair at angle >= 1e-3, "
+    "delta-separated); lambda_0 <= 1e-12 lambda_max with an exact duplicate",
+)
+@given(spec=problems(geometries=("sphere", "antiparallel", "near_parallel", "separated", "duplicate")))
+def test_lambda0_positive(spec):
+    distinct = spec.geometry != "duplicate"
+    lam0, lmax = _lambda0_check(spec, distinct)
+    if distinct:
+        evidence().margin(1e-10 * lmax / max(lam0, 1e-300), "1e-10 lambda_max / lambda_0")
+        assert lam0 > 1e-10 * lmax, f"lambda_0 = {lam0:.3e} for distinct inputs ({spec.geometry})"
+    else:
+        assert abs(lam0) <= 1e-12 * lmax, f"lambda_0 = {lam0:.3e} with a duplicated input"
+
+
+@claim(
+    id="du2018.control.antiparallel_singular",
+    paper=DZPS,
+    theorem="Theorem 3.1 (planted misreading)",
+    statement="(planted, false) An antiparallel pair (x, -x) -- 'parallel' in the paper's wording -- makes lambda_0 = 0.",
+    quantifier="for_all",
+    expect="falsified",
+    control_of="du2018.thm3.1.lambda0_positive",
+    notes="Theorem 3.1's condition is sufficient, not necessary: H^inf_ij = 0 for x_j = -x_i.",
+)
+@given(spec=problems(geometries=("antiparallel",)))
+def test_control_antiparallel_singular(spec):
+    lam0, lmax = _lambda0_check(spec, False)
+    assert abs(lam0) <= 1e-12 * lmax, f"lambda_0 = {lam0:.3e} > 0 with an antiparallel pair"
+
+
+# ----------------------------------------------------------------------------------------------
+# Gram matrices: Lemma 3.1 (H(0) ~ H^inf) and Lemma 3.4 (lambda_min(H(k)) >= lambda_0 / 2)
+# ----------------------------------------------------------------------------------------------
+
+
+@claim(
+    id="du2018.lem3.1.h0_concentration",
+    paper=DZPS,
+    theorem="Lemma 3.1",
+    statement="||H(0) - H^inf||_2 <= lambda_0 / 4 once m = Omega(n^2 log(n/delta) / lambda_0^2): H(0) concentrates around "
+    "H^inf at rate m^-1/2 (Hoeffding per entry).",
+    quantifier="scaling",
+    predicate="slope of log ||H(0) - H^inf||_2 against log m is -1/2 +- 0.15 (95% CI inside), over the profile's width grid",
+)
+@given(spec=problems())
+def test_h0_concentration(spec):
+    ev = evidence()
+    p = spec.build()
+    P = profile()
+    xs, ys = [], []
+    for m in P.width_grid:
+        model = TwoLayerReLU(m)
+        par = model.init(p.d, trial_generators("du2018.lem3.1.h0_concentration", spec.seed * 7919 + m, P.replicates // 2))
+        H0 = kernels.gram_first_layer(p.X, par.W, par.a, model.output_scale)
+        gap = torch.linalg.matrix_norm(H0 - p.hinf, ord=2)
+        xs += [m] * len(gap)
+        ys += gap.tolist()
+    ev.size(n=p.n, d=p.d, m=max(P.width_grid))
+    ev.figure("||H(0) - H^inf|| at largest m / (lambda_0/4)", float(np.median(ys[-(P.replicates // 2) :])) / (p.lambda0 / 4), predicted="<= 1 once m is large enough")
+    plot_scaling(ev, xs, ys, predicted=-0.5, title="H(0) concentration", xlabel="width m", ylabel="||H(0) - H^inf||_2")
+    decide_exponent(ev, xs, ys, -0.5, 0.15, "||H(0) - H^inf|| vs m")
+
+
+@claim(
+    id="du2018.lem3.4.lambda_min_stays",
+    paper=DZPS,
+    theorem="Lemmas 3.1-3.4",
+    statement="With m = Omega(n^2 log(n/delta) / lambda_0^2) (and the drift bound R' < R), lambda_min(H(k)) >= lambda_0 / 2 "
+    "along the whole GD trajectory, with probability >= 1 - delta.",
+    quantifier="probability",
+    predicate=f"m = ceil(n^2 log(n/delta) / (16 lambda_0^2)); min over checkpoints (every 10 steps) of lambda_min(H(k)) "
+    f">= lambda_0 / 2 on all but a delta={DELTA} fraction of seeds (exact binomial bound)",
+    regime="The lemma's constant is not given; C = 1/16 in front of n^2 log(n/delta) / lambda_0^2 is the practical width "
+    "used (the card reports min_k lambda_min(H(k)) / lambda_0). n <= 12 and n/d <= 2 keep that width affordable on a CPU.",
+)
+@given(spec=problems(max_n=12, max_n_over_d=2.0), c=step_factors(0.25, 1.0))
+def test_lambda_min_stays(spec, c):
+    ev = evidence()
+    p = spec.build()
+    m = math.ceil(p.n**2 * math.log(p.n / DELTA) / (16 * p.lambda0**2))
+    m = max(m, 8)
+    steps = profile().steps // 2
+    tr = _train(spec, p, m, c / p.lambda_max, "du2018.lem3.4.lambda_min_stays", steps, Record(gram_every=10, drift=False, flips=False))
+    ratio = tr.gram_lambda_min / p.lambda0  # [T, C]
+    worst = ratio.min(dim=1).values
+    ev.size(n=p.n, d=p.d, m=m, steps=steps)
+    ev.figure("min_k lambda_min(H(k)) / lambda_0 (median over seeds)", float(worst.median()), predicted=">= 0.5")
+    ev.figure("min_k lambda_min(H(k)) / lambda_0 (worst seed)", float(worst.min()), predicted=">= 0.5")
+    ev.margin(0.5 / float(worst.min()), "(lambda_0/2) / min_k lambda_min(H(k)) (worst seed)")
+    med, lo, hi = quantile_band(ratio)
+    ev.plot(
+        "lambda_min",
+        [
+            {"label": f"lambda_min(H(k))/lambda_0, median of {tr.trials} seeds (10-90%)", "x": tr.gram_steps, "y": med, "y_low": lo, "y_high": hi, "style": "band"},
+            {"label": "Lemma 3.4: 1/2", "x": [0, steps], "y": [0.5, 0.5], "style": "bound"},
+        ],
+        title=f"lambda_min(H(k)) along GD (n={p.n}, m={m}, eta={c:.2f}/lambda_max)",
+        xlabel="step k",
+        ylabel="lambda_min(H(k)) / lambda_0",
+    )
+    decide_probability(ev, worst < 0.5, DELTA, "min_k lambda_min(H(k)) >= lambda_0/2")
+
+
+# ----------------------------------------------------------------------------------------------
+# Convergence rates: Theorem 3.2 (gradient flow) and Theorem 4.1 (GD)
+# ----------------------------------------------------------------------------------------------
+
+
+def _rate_check(spec, k, c, cid, rate_name, rate_of, *, steps=None, theory_step=False):
+    """Train R seeds at m = k n; check L(t) <= bound(t) L(0) on every seed; decide with a binomial bound."""
+    ev = evidence()
+    p = spec.build()
+    m = k * p.n
+    eta = p.lambda0 / p.n**2 if theory_step else c / p.lambda_max
+    steps = steps or profile().steps
+    tr = _train(spec, p, m, eta, cid, steps, Record(gram_every=max(1, steps // 10)))
+    per_step = rate_of(eta, p)
+    chk = tr.check_rate_bound(per_step)
+    failed = chk.violated | tr.diverged
+    rho = tr.contraction()
+    ev.size(n=p.n, d=p.d, m=m, steps=steps)
+    ev.figure("eta * lambda_max(H^inf)", eta * p.lambda_max)
+    ev.figure("per-step factor of the bound", per_step, relation=rate_name)
+    ev.figure(
+        "observed per-step contraction (median)",
+        float(np.nanmedian(rho.numpy())) if torch.isfinite(rho).any() else None,
+        predicted=f"<= {per_step:.6f}",
+        relation="fitted on L/L0 in [1e-18, 1e-1]",
+    )
+    lmin0 = tr.gram_lambda_min[:, 0]
+    ev.figure("kernel-limit factor 1 - 2 eta lambda_min(H(0)) (median)", float((1 - 2 * eta * lmin0).median()))
+    ev.figure("worst max_k L(k) / bound(k)", float(chk.worst_ratio.max()), predicted="<= 1")
+    ev.margin(float(chk.worst_ratio.max()), f"max over seeds and steps of L(k) / (L(0) {rate_name})")
+    kk = torch.arange(steps + 1, dtype=torch.float64)
+    plot_rel_loss(
+        ev,
+        tr,
+        torch.as_tensor(per_step, dtype=torch.float64) ** kk,
+        bound_label=f"bound {rate_name}",
+        title=f"{cid.split('.', 1)[1]}: n={p.n}, m={m}, eta={eta * p.lambda_max:.3g}/lambda_max",
+    )
+    return ev, failed, chk
+
+
+@claim(
+    id="du2018.thm4.1.gd_linear_rate",
+    paper=DZPS,
+    theorem="Theorem 4.1",
+    statement="With lambda_0 > 0, m = Omega(n^6 / (lambda_0^4 delta^3)) and eta = O(lambda_0 / n^2), with probability >= 1 - delta: "
+    "||y - u(k)||^2 <= (1 - eta lambda_0 / 2)^k ||y - u(0)||^2 for all k.",
+    quantifier="probability",
+    predicate=f"L(k) <= (1 - eta lambda_0/2)^k L(0) (1 + 1e-9) at every step above the float floor, on all but a "
+    f"delta={DELTA} fraction of seeds (exact one-sided binomial bound); diverged seeds count as failures",
+    regime=PRACTICAL + ". The theorem's m (~1e14 at n=20) and eta (~1e4 x smaller) cannot be run; "
+    "du2018.thm4.1.threshold_width reports the empirical threshold width.",
+)
+@given(spec=problems(**_problem_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+def test_gd_linear_rate(spec, k, c):
+    _, failed, _ = _rate_check(spec, k, c, "du2018.thm4.1.gd_linear_rate", "(1 - eta lambda_0/2)^k", lambda eta, p: 1 - eta * p.lambda0 / 2)
+    decide_probability(evidence(), failed, DELTA, "rate bound (1 - eta lambda_0/2)^k")
+
+
+@claim(
+    id="du2018.thm4.1.theory_step",
+    paper=DZPS,
+    theorem="Theorem 4.1 (theorem's step size)",
+    statement="Theorem 4.1 with the theorem's own step-size form eta = lambda_0 / n^2 (constant 1): "
+    "||y - u(k)||^2 <= (1 - eta lambda_0 / 2)^k ||y - u(0)||^2.",
+    quantifier="probability",
+    predicate=f"the rate bound at every step on all but a delta={DELTA} fraction of seeds, m = k n (k >= 8), eta = lambda_0/n^2",
+    regime="The theorem's step size, practical widths. The run covers few time constants (eta is tiny), so this is the "
+    "early-trajectory part of the claim.",
+)
+@given(spec=problems(**_problem_kw()), k=multipliers(WIDE))
+def test_theory_step(spec, k):
+    _, failed, _ = _rate_check(
+        spec, k, 0.0, "du2018.thm4.1.theory_step", "(1 - eta lambda_0/2)^k", lambda eta, p: 1 - eta * p.lambda0 / 2, theory_step=True
+    )
+    decide_probability(evidence(), failed, DELTA, "rate bound with eta = lambda_0/n^2")
+
+
+@claim(
+    id="du2018.control.rate_twice_eta_lambda0",
+    paper=DZPS,
+    theorem="Theorem 4.1 (planted false rate)",
+    statement="(planted, false) ||y - u(k)||^2 <= (1 - 2 eta lambda_0)^k ||y - u(0)||^2: a rate 4x faster than the theorem's.",
+    quantifier="probability",
+    expect="falsified",
+    control_of="du2018.thm4.1.gd_linear_rate",
+    notes="At finite width the slowest mode decays at ~(1 - eta lambda_min(H))^2 with lambda_min(H) < lambda_0 for most seeds.",
+)
+@given(spec=problems(**_problem_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+def test_control_rate_twice(spec, k, c):
+    _, failed, _ = _rate_check(spec, k, c, "du2018.control.rate_twice_eta_lambda0", "(1 - 2 eta lambda_0)^k", lambda eta, p: 1 - 2 * eta * p.lambda0)
+    decide_probability(evidence(), failed, DELTA, "planted rate (1 - 2 eta lambda_0)^k")
+
+
+@claim(
+    id="du2018.control.narrow_width",
+    paper=DZPS,
+    theorem="Theorem 4.1 (outside its hypotheses)",
+    statement="(planted, false) The rate bound (1 - eta lambda_0/2)^k holds at widths far below n (m <= n/4).",
+    quantifier="probability",
+    expect="falsified",
+    control_of="du2018.thm4.1.gd_linear_rate",
+    notes="The theorem needs m >> n; a network with m << n cannot interpolate generic labels at all.",
+)
+@given(spec=problems(min_n=12, **_problem_kw()), c=step_factors(0.3, 1.5))
+def test_control_narrow_width(spec, c):
+    ev = evidence()
+    p = spec.build()
+    m = max(2, p.n // 4)
+    tr = _train(spec, p, m, c / p.lambda_max, "du2018.control.narrow_width", profile().steps)
+    chk = tr.check_rate_bound(1 - tr.eta * p.lambda0 / 2)
+    ev.size(n=p.n, d=p.d, m=m)
+    ev.figure("final L/L0 (median)", float(tr.rel_loss()[:, -1].median()))
+    kk = torch.arange(tr.steps + 1, dtype=torch.float64)
+    plot_rel_loss(ev, tr, (1 - c / p.lambda_max * p.lambda0 / 2) ** kk, bound_label="(1 - eta lambda_0/2)^k", title=f"narrow: n={p.n}, m={m}")
+    decide_probability(ev, chk.violated | tr.diverged, DELTA, "rate bound at m <= n/4")
+
+
+@claim(
+    id="du2018.thm3.2.gradient_flow_rate",
+    paper=DZPS,
+    theorem="Theorem 3.2",
+    statement="Under gradient flow, with m = Omega(n^6 / (lambda_0^4 delta^3)), with probability >= 1 - delta: "
+    "||y - u(t)||^2 <= exp(-lambda_0 t) ||y - u(0)||^2 for all t >= 0.",
+    quantifier="probability",
+    predicate=f"gradient flow emulated by GD with eta = 0.1 / lambda_max(H^inf), t = k eta; L(t) <= exp(-lambda_0 t) L(0) at every step, "
+    f"on all but a delta={DELTA} fraction of seeds",
+    regime="practical widths m = k n, k in {8, 16}; 4x the profile's steps so that lambda_0 t reaches several units.",
+)
+@given(spec=problems(**_problem_kw()), k=multipliers(WIDE))
+def test_gradient_flow_rate(spec, k):
+    ev = evidence()
+    p = spec.build()
+    eta = 0.1 / p.lambda_max
+    steps = 4 * profile().steps
+    tr = _train(spec, p, k * p.n, eta, "du2018.thm3.2.gradient_flow_rate", steps, Record(drift=False, flips=False))
+    per_step = math.exp(-p.lambda0 * eta)
+    chk = tr.check_rate_bound(per_step)
+    t = np.arange(steps + 1) * eta
+    ev.size(n=p.n, d=p.d, m=k * p.n, steps=steps)
+    ev.figure("lambda_0 t at the end", p.lambda0 * t[-1])
+    ev.figure("worst max_t L(t) / bound(t)", float(chk.worst_ratio.max()), predicted="<= 1")
+    ev.margin(float(chk.worst_ratio.max()), "max over seeds and t of L(t) / (exp(-lambda_0 t) L(0))")
+    plot_rel_loss(ev, tr, torch.exp(-p.lambda0 * torch.as_tensor(t)), bound_label="exp(-lambda_0 t)", title=f"gradient flow (eta=0.1/lambda_max), n={p.n}, m={k * p.n}", x=t, xlabel="t = k eta")
+    decide_probability(ev, chk.violated | tr.diverged, DELTA, "exp(-lambda_0 t) bound")
+
+
+@claim(
+    id="du2018.thm4.1.threshold_width",
+    paper=DZPS,
+    theorem="Theorem 4.1 (empirical threshold width)",
+    statement="The rate bound of Theorem 4.1 holds on every seed from some width m* on, and m* is far below the width the "
+    "theorem asks for, m = n^6 / (lambda_0^4 delta^3) (constant 1).",
+    quantifier="threshold",
+    predicate="over widths m = 2, 4, 8, ... up to 32 n: m* = the smallest width from which every larger width had no failing "
+    "seed exists, and m* < n^6 / (lambda_0^4 delta^3)",
+    regime="The theorem's own constants cannot be run (the card gives both numbers). eta = c / lambda_max(H^inf).",
+)
+@given(spec=problems(**_problem_kw()), c=step_factors(0.5, 1.5))
+def test_threshold_width(spec, c):
+    ev = evidence()
+    p = spec.build()
+    P = profile()
+    R = max(8, P.replicates // 2)
+    widths = [2**j for j in range(1, 40) if 2**j <= 32 * p.n]
+    frac = []
+    for m in widths:
+        tr = _train(spec, p, m, c / p.lambda_max, "du2018.thm4.1.threshold_width", P.steps, Record(drift=False, flips=False), replicates=R)
+        bad = tr.check_rate_bound(1 - tr.eta * p.lambda0 / 2).violated | tr.diverged
+        frac.append(float(bad.to(torch.float64).mean()))
+    ok_from = None
+    for i in range(len(widths) - 1, -1, -1):
+        if frac[i] > 0:
+            break
+        ok_from = widths[i]
+    m_theory = p.n**6 / (p.lambda0**4 * DELTA**3)
+    ev.size(n=p.n, d=p.d, m=widths[-1], seeds=R)
+    ev.figure("empirical threshold width m*", ok_from, predicted=f"<= {m_theory:.3g} (theorem, constant 1)")
+    ev.figure("m* / n", ok_from / p.n if ok_from else None)
+    ev.figure("theorem width / m*", m_theory / ok_from if ok_from else None)
+    ev.plot(
+        "threshold",
+        [
+            {"label": f"fraction of {R} seeds violating the bound", "x": [w / p.n for w in widths], "y": frac, "style": "line"},
+            {"label": "m* (bound holds from here on)", "x": [ok_from / p.n] * 2 if ok_from else [1, 1], "y": [0, 1], "style": "bound"},
+        ],
+        title=f"threshold width (n={p.n}, d={p.d}, eta={c:.2f}/lambda_max); theorem asks m ~ {m_theory:.1e}",
+        xlabel="m / n",
+        ylabel="fraction of seeds violating",
+        xscale="log",
+    )
+    assert ok_from is not None, f"the rate bound failed on some seed at every width up to 32n ({widths[-1]}): fractions {frac}"
+    assert ok_from < m_theory
+
+
+# ----------------------------------------------------------------------------------------------
+# Drift and pattern flips: Corollary 4.1, Lemma 3.3, Lemma 4.1
+# ----------------------------------------------------------------------------------------------
+
+
+@claim(
+    id="du2018.cor4.1.drift_bound",
+    paper=DZPS,
+    theorem="Corollary 4.1",
+    statement="While the rate holds, every neuron stays within R' = 4 sqrt(n) ||y - u(0)||_2 / (sqrt(m) lambda_0) of its "
+    "initialization: max_r ||w_r(k) - w_r(0)||_2 <= R' for all k.",
+    quantifier="probability",
+    predicate=f"max_k max_r ||w_r(k) - w_r(0)|| <= R' (each seed's own ||y - u(0)||) on all but a delta={DELTA} fraction of seeds",
+    regime=PRACTICAL,
+)
+@given(spec=problems(**_problem_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+def test_drift_bound(spec, k, c):
+    ev = evidence()
+    p = spec.build()
+    m = k * p.n
+    tr = _train(spec, p, m, c / p.lambda_max, "du2018.cor4.1.drift_bound", profile().steps, Record(residual=True, flips=False))
+    r0 = tr.residual[:, 0].norm(dim=1)
+    R_prime = 4 * math.sqrt(p.n) * r0 / (math.sqrt(m) * p.lambda0)
+    D = tr.drift.max(dim=1).values
+    ratio = D / R_prime
+    ev.size(n=p.n, d=p.d, m=m)
+    ev.figure("max_k D(k) / R' (worst seed)", float(ratio.max()), predicted="<= 1", relation="the bound is known to be loose (~100x)")
+    ev.margin(float(ratio.max()), "max over seeds of max_k D(k) / R'")
+    med, lo, hi = quantile_band(tr.drift / R_prime.unsqueeze(1))
+    ev.plot(
+        "drift",
+        [
+            {"label": "D(k)/R', median (10-90%)", "x": np.arange(med.size), "y": med, "y_low": lo, "y_high": hi, "style": "band"},
+            {"label": "Corollary 4.1: 1", "x": [0, med.size - 1], "y": [1, 1], "style": "bound"},
+        ],
+        title=f"neuron drift vs R' (n={p.n}, m={m})",
+        xlabel="step k",
+        ylabel="max_r ||w_r(k) - w_r(0)|| / R'",
+        yscale="log",
+    )
+    decide_probability(ev, (ratio > 1) | tr.diverged, DELTA, "drift <= R'")
+
+
+def _width_sweep(spec, p, cid, record, c=1.0, scaling="ntk"):
+    """Train profile().scaling_seeds seeds at each width of the grid; return {m: trajectory}."""
+    P = profile()
+    out = {}
+    for m in P.width_grid:
+        eta = c / p.lambda_max
+        if scaling == "mean_field":
+            eta *= m  # the mean-field step is rescaled by m (Chizat-Bach)
+        out[m] = train(
+            p,
+            TwoLayerReLU(m, scaling=scaling),
+            steps=P.steps,
+            eta=eta,
+            generators=trial_generators(cid, spec.seed * 7919 + m, P.scaling_seeds),
+            record=record,
+            device=device(),
+            dtype=dtype(),
+        )
+    return out
+
+
+def _drift_scaling(spec, cid, predicted, tol, scaling="ntk"):
+    ev = evidence()
+    p = spec.build()
+    runs = _width_sweep(spec, p, cid, Record(flips=False), scaling=scaling)
+    xs, ys = [], []
+    for m, tr in runs.items():
+        xs += [m] * tr.trials
+        ys += tr.drift[:, -1].tolist()
+    ev.size(n=p.n, d=p.d, m=max(runs))
+    ev.figure("final L/L0 at the largest width (median)", float(runs[max(runs)].rel_loss()[:, -1].median()))
+    plot_scaling(ev, xs, ys, predicted=predicted, title=f"max_r ||w_r(K) - w_r(0)|| vs m ({scaling} scaling, n={p.n})", xlabel="width m", ylabel="max_r drift at K")
+    decide_exponent(ev, xs, ys, predicted, tol, "max_r ||w_r(K) - w_r(0)|| vs m")
+
+
+@claim(
+    id="du2018.lem3.3.drift_scaling",
+    paper=DZPS,
+    theorem="Lemma 3.3 / Corollary 4.1 (scaling form)",
+    statement="The distance each neuron moves shrinks like m^-1/2: max_r ||w_r(K) - w_r(0)||_2 = O(sqrt(n) ||y - u(0)|| / (sqrt(m) lambda_0)).",
+    quantifier="scaling",
+    predicate="slope of log max_r ||w_r(K) - w_r(0)|| against log m is -1/2 +- 0.15 (95% CI inside); eta = 1/lambda_max, K = profile steps",
+)
+@given(spec=problems(**_problem_kw()))
+def test_drift_scaling(spec):
+    _drift_scaling(spec, "du2018.lem3.3.drift_scaling", -0.5, 0.15)
+
+
+@claim(
+    id="du2018.control.drift_one_over_m",
+    paper=DZPS,
+    theorem="Lemma 3.3 (planted false exponent)",
+    statement="(planted, false) The drift of each neuron is O(1/m).",
+    quantifier="scaling",
+    expect="falsified",
+    control_of="du2018.lem3.3.drift_scaling",
+)
+@given(spec=problems(**_problem_kw()))
+def test_control_drift_one_over_m(spec):
+    _drift_scaling(spec, "du2018.control.drift_one_over_m", -1.0, 0.15)
+
+
+@claim(
+    id="du2018.lem4.1.pattern_flips",
+    paper=DZPS,
+    theorem="Lemma 4.1 (and Section 5)",
+    statement="The fraction of activation patterns 1{w_r.x_i >= 0} that ever change is O(R) and shrinks like m^-1/2; "
+    "a pattern can flip only if |w_r(0).x_i| <= ||w_r(k) - w_r(0)||.",
+    quantifier="scaling",
+    predicate="slope of log(flip fraction at K) against log m is -1/2 +- 0.15; and the exact invariant "
+    "|w_r(0).x_i| <= ||w_r(K) - w_r(0)|| for every flipped (i, r) at every width and seed",
+)
+@given(spec=problems(**_problem_kw()))
+def test_pattern_flips(spec):
+    ev = evidence()
+    p = spec.build()
+    runs = _width_sweep(spec, p, "du2018.lem4.1.pattern_flips", Record(drift=False, keep_params=True))
+    xs, ys = [], []
+    violations = 0
+    for m, tr in runs.items():
+        fl = tr.flips[:, -1]
+        xs += [m] * tr.trials
+        ys += fl.clamp_min(1e-12).tolist()
+        Z0 = torch.einsum("tmd,nd->tmn", tr.params0.W, p.X)
+        ZK = torch.einsum("tmd,nd->tmn", tr.paramsK.W, p.X)
+        flipped = (Z0 >= 0) != (ZK >= 0)
+        move = (tr.paramsK.W - tr.params0.W).norm(dim=2, keepdim=True)
+        violations += int((flipped & (Z0.abs() > move * (1 + 1e-9) + 1e-12)).sum())
+    ev.size(n=p.n, d=p.d, m=max(runs))
+    ev.figure("flip fraction at the largest width (median)", float(runs[max(runs)].flips[:, -1].median()))
+    ev.figure("flipped pairs violating |w_r(0).x_i| <= ||w_r(K) - w_r(0)||", violations, predicted=0, relation="exact (Cauchy-Schwarz)")
+    plot_scaling(ev, xs, ys, predicted=-0.5, title=f"activation-pattern flips vs m (n={p.n})", xlabel="width m", ylabel="fraction of (i, r) flipped at K")
+    assert violations == 0, f"{violations} flipped patterns moved less than their margin: a bug in patterns or normalization"
+    decide_exponent(ev, xs, ys, -0.5, 0.15, "flip fraction vs m")
+
+
+# ----------------------------------------------------------------------------------------------
+# Step size independent of m (Section 4 remark)
+# ----------------------------------------------------------------------------------------------
+
+
+def _largest_monotone_eta(spec, p, m, cid, scaling, steps, rounds=10):
+    """Per seed, bisect log2(c) for the largest eta = c / lambda_max with L(k) non-increasing over ``steps``."""
+    P = profile()
+    R = P.scaling_seeds
+    model = TwoLayerReLU(m, scaling=scaling)
+    params = model.init(p.d, trial_generators(cid, spec.seed * 7919 + m, R))
+    lo = torch.full((R,), -24.0, dtype=torch.float64)  # log2 c, known stable
+    hi = torch.full((R,), 5.0, dtype=torch.float64)  # known unstable
+    for _ in range(rounds):
+        mid = (lo + hi) / 2
+        tr = train(p, model, steps=steps, eta=(2.0**mid) / p.lambda_max, params=params, record=Record(drift=False, flips=False), device=device(), dtype=dtype())
+        L = tr.loss
+        mono = (L[:, 1:] <= L[:, :-1] * (1 + 1e-12)).all(dim=1) & ~tr.diverged
+        lo = torch.where(mono, mid, lo)
+        hi = torch.where(mono, hi, mid)
+    return (2.0**lo) / p.lambda_max
+
+
+def _step_size_check(spec, cid, scaling):
+    ev = evidence()
+    p = spec.build()
+    widths = [p.n * 4**j for j in range(4)]  # n, 4n, 16n, 64n
+    steps = max(50, profile().steps // 3)
+    xs, ys = [], []
+    for m in widths:
+        eta_star = _largest_monotone_eta(spec, p, m, cid, scaling, steps)
+        xs += [m] * len(eta_star)
+        ys += eta_star.tolist()
+    ev.size(n=p.n, d=p.d, m=widths[-1])
+    ev.figure("eta* lambda_max(H^inf) at the largest width (median)", float(np.median(ys[-profile().scaling_seeds :])) * p.lambda_max, predicted="~2 (kernel edge of stability)")
+    upper = [i for i, x in enumerate(xs) if x >= widths[1]]
+    xu, yu = [xs[i] for i in upper], [ys[i] for i in upper]
+    plot_scaling(ev, xs, ys, predicted=0.0, title=f"largest monotone step size vs m ({scaling} scaling, n={p.n})", xlabel="width m", ylabel="eta*")
+    decide_exponent(ev, xu, yu, 0.0, 0.1, "eta*(m) over the upper widths", alternative="at_least")
+
+
+@claim(
+    id="du2018.sec4.step_size_independent_of_m",
+    paper=DZPS,
+    theorem="Section 4 (remark after Theorem 4.1)",
+    statement="The step size need not shrink with the width: 'our choice of step size is independent of the number of hidden nodes m'.",
+    quantifier="scaling",
+    predicate="eta*(m) = the largest eta (bisection on log eta, per seed) with L(k) non-increasing over the run, for m in {n, 4n, 16n, 64n}; "
+    "the slope of log eta* against log m over the upper three widths is >= -0.1 (its 95% CI lies above -0.1): the largest "
+    "stable step does not fall as m grows",
+)
+@given(spec=problems(max_n=16, **_problem_kw()))
+def test_step_size_independent_of_m(spec):
+    _step_size_check(spec, "du2018.sec4.step_size_independent_of_m", "ntk")
+
+
+@claim(
+    id="du2018.control.unnormalized_step_size",
+    paper=DZPS,
+    theorem="Section 4 (outside its parameterization)",
+    statement="(planted, false) Without the 1/sqrt(m) output scaling, the largest stable step size is still independent of m.",
+    quantifier="scaling",
+    expect="falsified",
+    control_of="du2018.sec4.step_size_independent_of_m",
+    notes="With f = sum_r a_r relu(w_r.x) the Gram grows like m, so eta* ~ 1/m: the claim depends on the parameterization.",
+)
+@given(spec=problems(max_n=16, **_problem_kw()))
+def test_control_unnormalized_step_size(spec):
+    _step_size_check(spec, "du2018.control.unnormalized_step_size", "none")
+
+
+# ----------------------------------------------------------------------------------------------
+# Labels and data: random labels; conflicting duplicates
+# ----------------------------------------------------------------------------------------------
+
+
+@claim(
+    id="du2018.intro.random_labels",
+    paper=DZPS,
+    theorem="Theorem 4.1 (|y_i| <= C only) / Introduction",
+    statement="Reaching zero training loss does not depend on the labels: random labels are fit too, under the same "
+    "label-independent rate bound.",
+    quantifier="for_all",
+    predicate="on the same inputs, random labels (Gaussian or random signs) and teacher labels sign(v.x) both reach "
+    "L/L0 < 1e-8 within 3x the profile's steps on every seed, and both satisfy the rate bound on every seed",
+    regime="m = 16 n, eta = 1 / lambda_max(H^inf)",
+)
+@given(spec=problems(labels=("gaussian", "sign"), **_problem_kw()))
+def test_random_labels(spec):
+    ev = evidence()
+    P = profile()
+    steps = 3 * P.steps
+    lines, status = [], {}
+    for kind in (spec.labels, "teacher"):
+        s = type(spec)(**{**spec.to_dict(), "labels": kind})
+        p = s.build()
+        tr = _train(s, p, 16 * p.n, 1 / p.lambda_max, "du2018.intro.random_labels", steps, Record(drift=False, flips=False), replicates=max(4, P.replicates // 4))
+        rel = tr.rel_loss()
+        final = rel[:, -1]
+        hit = (rel < 1e-2).to(torch.int64).argmax(dim=1).to(torch.float64)
+        bound_ok = ~tr.check_rate_bound(1 - tr.eta * p.lambda0 / 2).violated
+        status[kind] = (final, bound_ok)
+        ev.figure(f"{kind}: final L/L0 (worst seed)", float(final.max()), predicted="< 1e-8")
+        ev.figure(f"{kind}: steps to L/L0 < 1e-2 (median)", float(hit.median()))
+        med, _, _ = quantile_band(rel)
+        lines.append({"label": f"{kind} labels (median)", "x": np.arange(med.size), "y": med, "style": "line"})
+    ev.size(n=spec.n, d=spec.d, m=16 * spec.n, steps=steps)
+    ev.plot("loss", lines, title=f"random vs teacher labels on the same inputs (n={spec.n})", xlabel="step k", ylabel="L(k)/L(0)", yscale="log")
+    for kind, (final, bound_ok) in status.items():
+        assert bool((final < 1e-8).all()), f"{kind} labels: worst final L/L0 = {float(final.max()):.3e} >= 1e-8"
+        assert bool(bound_ok.all()), f"{kind} labels: the rate bound failed on {int((~bound_ok).sum())} seeds"
+
+
+def _duplicate_run(spec, cid):
+    p = spec.build()
+    P = profile()
+    tr = _train(spec, p, 16 * p.n, 1 / p.lambda_max, cid, 3 * P.steps, Record(drift=False, flips=False), replicates=max(4, P.replicates // 4))
+    floor = float((p.y[0] - p.y[-1]) ** 2 / 4)
+    return p, tr, floor
+
+
+@claim(
+    id="du2018.asm3.1.conflicting_duplicates_floor",
+    paper=DZPS,
+    theorem="Assumption 3.1 (lambda_0 = 0 case)",
+    statement="With a duplicated input x_j = x_i carrying labels y_i != y_j, lambda_0 = 0 and GD stops at the analytic floor "
+    "L = (y_i - y_j)^2 / 4 (the best a function can do on two identical inputs), instead of zero.",
+    quantifier="for_all",
+    predicate="final L within 1e-6 (relative) of (y_i - y_j)^2 / 4 on every seed, and never below it by more than 1e-9 relative",
+    regime="m = 16 n, eta = 1 / lambda_max(H^inf), 3x the profile's steps",
+)
+@given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **_problem_kw()))
+def test_conflicting_duplicates_floor(spec):
+    ev = evidence()
+    p, tr, floor = _duplicate_run(spec, "du2018.asm3.1.conflicting_duplicates_floor")
+    final = tr.loss[:, -1]
+    gap = ((final - floor) / floor).abs()
+    ev.size(n=p.n, d=p.d, m=16 * p.n)
+    ev.figure("final L (median)", float(final.median()), predicted=floor, relation="(y_i - y_j)^2 / 4")
+    ev.figure("max relative gap to the floor", float(gap.max()), predicted="<= 1e-6")
+    ev.margin(float(gap.max()) / 1e-6, "max relative gap to the floor / 1e-6")
+    plot_rel_loss(ev, tr, None, bound_label="", title=f"conflicting duplicate (n={p.n})", extra=[{"label": "floor (y_i-y_j)^2/4 / L(0)", "x": [0, tr.steps], "y": [floor / float(tr.loss[:, 0].median())] * 2, "style": "bound"}])
+    assert bool((gap <= 1e-6).all()), f"final loss off the floor {floor:.6f} by up to {float(gap.max()):.2e} (relative)"
+    assert bool((tr.loss >= floor * (1 - 1e-9)).all()), "the loss went below the analytic floor"
+
+
+@claim(
+    id="du2018.control.conflicting_duplicates_zero_loss",
+    paper=DZPS,
+    theorem="Theorem 4.1 (outside its hypotheses)",
+    statement="(planted, false) GD reaches zero training loss even when one input is duplicated with a conflicting label.",
+    quantifier="for_all",
+    expect="falsified",
+    control_of="du2018.thm4.1.gd_linear_rate",
+    notes="Assumption 3.1 (lambda_0 > 0) fails; the loss cannot go below (y_i - y_j)^2 / 4.",
+)
+@given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **_problem_kw()))
+def test_control_conflicting_duplicates_zero_loss(spec):
+    ev = evidence()
+    p, tr, floor = _duplicate_run(spec, "du2018.control.conflicting_duplicates_zero_loss")
+    rel = tr.rel_loss()[:, -1]
+    ev.size(n=p.n, d=p.d, m=16 * p.n)
+    ev.figure("final L/L0 (worst seed)", float(rel.max()), predicted="< 1e-8 (planted)")
+    plot_rel_loss(ev, tr, None, bound_label="", title=f"conflicting duplicate (n={p.n})")
+    assert bool((rel < 1e-8).all()), f"loss stuck at L/L0 = {float(rel.max()):.3e} (floor {floor:.4f})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Joint training of both layers (Theorem 3.3)
+# ----------------------------------------------------------------------------------------------
+
+
+@claim(
+    id="du2018.thm3.3.joint_training",
+    paper=DZPS,
+    theorem="Theorem 3.3",
+    statement="Training both layers: du/dt = (H(t) + G(t))(y - u) with G(t) PSD, so the same rate "
+    "||y - u(t)||^2 <= exp(-lambda_0 t) ||y - u(0)||^2 holds, and joint training is at least as fast as first-layer training.",
+    quantifier="probability",
+    predicate=f"with both layers trained (eta = c / lambda_max(H^inf + G^inf), c in [0.1, 1]), the GD rate bound (1 - eta lambda_0/2)^k holds "
+    f"on all but a delta={DELTA} fraction of seeds, and the median over seeds of L_joint(k) <= the median of L_first(k) "
+    "(same init, same eta) at every step after 10",
+    regime="practical widths m = k n, k in {8, 16}",
+)
+@given(spec=problems(**_problem_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.0))
+def test_joint_training(spec, k, c):
+    ev = evidence()
+    p = spec.build()
+    m = k * p.n
+    lam_joint = float(torch.linalg.eigvalsh(p.hinf + kernels.arccos1(p.X))[-1])
+    eta = c / lam_joint
+    P = profile()
+    params = TwoLayerReLU(m).init(p.d, trial_generators("du2018.thm3.3.joint_training", spec.seed, P.replicates))
+    both = train(p, TwoLayerReLU(m, train_output=True), steps=P.steps, eta=eta, params=params, record=Record(drift=False, flips=False), device=device(), dtype=dtype())
+    first = train(p, TwoLayerReLU(m), steps=P.steps, eta=eta, params=params, record=Record(drift=False, flips=False), device=device(), dtype=dtype())
+    chk = both.check_rate_bound(1 - eta * p.lambda0 / 2)
+    mb, mf = both.rel_loss().median(dim=0).values, first.rel_loss().median(dim=0).values
+    live = mf > first.floor_rel * 1e3
+    worse = (mb[10:] > mf[10:] * (1 + 1e-9)) & live[10:]
+    ev.size(n=p.n, d=p.d, m=m)
+    ev.figure("max_k median L_joint / median L_first (k >= 10)", float((mb[10:] / mf[10:].clamp_min(1e-300))[live[10:]].max()) if live[10:].any() else None, predicted="<= 1")
+    ev.figure("max_r |a_r(K) - a_r(0)| (median)", float(both.output_drift[:, -1].median()) if both.output_drift is not None else None)
+    ev.margin(float(chk.worst_ratio.max()), "max over seeds and steps of L_joint(k) / ((1 - eta lambda_0/2)^k L(0))")
+    kk = torch.arange(P.steps + 1, dtype=torch.float64)
+    plot_rel_loss(ev, both, (1 - eta * p.lambda0 / 2) ** kk, bound_label="(1 - eta lambda_0/2)^k", title=f"joint training (n={p.n}, m={m})",
+                  extra=[{"label": "first layer only (median)", "x": np.arange(P.steps + 1), "y": mf.numpy(), "style": "prediction"}])
+    assert not bool(worse.any()), f"joint training was slower than first-layer training at {int(worse.sum())} steps (medians)"
+    decide_probability(ev, chk.violated | both.diverged, DELTA, "joint-training rate bound")

@@ -1,0 +1,120 @@
+"""Effort profiles: how many examples, seeds and how large the networks are.
+
+``--claims-profile`` picks one. Each profile is also registered as a Hypothesis settings
+profile (``theorem-check-<name>``) and loaded explicitly, so Hypothesis's own ``ci`` profile
+(auto-loaded when ``CI`` is set) never silently changes the sizes a run checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from hypothesis import HealthCheck, Phase, settings
+
+__all__ = ["PROFILES", "Profile", "current_profile", "set_profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes for one effort level. Claims read these instead of hard-coding sizes."""
+
+    name: str
+    max_examples: int  #: Hypothesis examples per claim (a claim may scale this by its cost)
+    replicates: int  #: seeds per example for "with probability >= 1 - delta" claims
+    min_n: int  #: smallest dataset (floors keep shrinking away from n=2, d=2)
+    max_n: int
+    min_d: int
+    max_d: int
+    steps: int  #: GD steps for rate claims
+    width_grid: tuple[int, ...]  #: widths for scaling-law fits (geometric)
+    width_multipliers: tuple[int, ...]  #: m = k * n for "practical width" claims
+    scaling_seeds: int  #: seeds per width in scaling-law fits
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        max_examples=4,
+        replicates=32,
+        min_n=8,
+        max_n=20,
+        min_d=5,
+        max_d=12,
+        steps=300,
+        width_grid=(64, 256, 1024, 4096),
+        width_multipliers=(2, 4, 8),
+        scaling_seeds=4,
+        description="CI on 2 CPU cores, minutes: n <= 20, d <= 12, m <= 4096, 300 steps, 32 seeds.",
+    ),
+    "standard": Profile(
+        name="standard",
+        max_examples=12,
+        replicates=64,
+        min_n=10,
+        max_n=60,
+        min_d=5,
+        max_d=30,
+        steps=1000,
+        width_grid=(100, 400, 1600, 6400, 25600),
+        width_multipliers=(2, 4, 8, 16),
+        scaling_seeds=6,
+        description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds.",
+    ),
+    "nightly": Profile(
+        name="nightly",
+        max_examples=30,
+        replicates=128,
+        min_n=20,
+        max_n=200,
+        min_d=10,
+        max_d=100,
+        steps=2000,
+        width_grid=(256, 1024, 4096, 16384, 65536),
+        width_multipliers=(2, 4, 8, 16, 32),
+        scaling_seeds=8,
+        description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps.",
+    ),
+}
+
+_current: Profile = PROFILES["quick"]
+
+
+def _hypothesis_settings(p: Profile) -> settings:
+    return settings(
+        max_examples=p.max_examples,
+        deadline=None,
+        derandomize=True,  # the same run replays exactly: the replay command needs nothing else
+        database=None,
+        print_blob=True,
+        report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.filter_too_much,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
+
+
+for _p in PROFILES.values():
+    settings.register_profile(f"theorem-check-{_p.name}", _hypothesis_settings(_p))
+
+
+def set_profile(name: str) -> Profile:
+    """Make ``name`` the current profile and load its Hypothesis settings."""
+    global _current
+    if name not in PROFILES:
+        raise ValueError(f"--claims-profile={name!r} is not one of {', '.join(PROFILES)}.")
+    _current = PROFILES[name]
+    settings.load_profile(f"theorem-check-{name}")
+    return _current
+
+
+def current_profile() -> Profile:
+    """The profile of this session (``quick`` unless the plugin set another)."""
+    return _current

@@ -1,0 +1,31 @@
+"""report.html: one card per claim (statement, citation, verdict, figures, plots, counterexample)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import jinja2
+
+from .text import _args_line, _detail, fmt
+
+__all__ = ["render_html"]
+
+
+def render_html(report: dict, run_dir: Path) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "jinja2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = fmt
+    env.filters["args"] = _args_line
+    env.globals["detail"] = _detail
+
+    def embed(rel: str) -> str:
+        p = run_dir / rel
+        return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() if p.exists() else rel
+
+    env.globals["embed"] = embed
+    return env.get_template("report.html.jinja2").render(r=report)

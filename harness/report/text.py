@@ -1,0 +1,153 @@
+"""Plain-text renderings: the terminal claims table and report.md."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["claims_table", "fmt", "render_markdown", "verdict_label"]
+
+
+def fmt(v, digits: int = 4) -> str:
+    """Compact human formatting for figures (numbers, lists, dicts, None)."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.{digits - 1}e}"
+        return f"{v:.{digits}g}"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(fmt(x, digits) for x in v[:6])
+        return f"[{inner}{', ...' if len(v) > 6 else ''}]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={fmt(x, digits)}" for k, x in list(v.items())[:8]) + "}"
+    return str(v)
+
+
+def verdict_label(r: dict) -> str:
+    return r["verdict"].upper()
+
+
+def _args_line(args: dict | None) -> str:
+    if not args:
+        return ""
+    parts = []
+    for k, v in args.items():
+        if isinstance(v, dict):
+            keep = {kk: vv for kk, vv in v.items() if kk in ("n", "d", "geometry", "labels", "seed", "angle", "delta")}
+            parts.append(f"{k}=({', '.join(f'{kk}={fmt(vv, 3)}' for kk, vv in keep.items())})")
+        else:
+            parts.append(f"{k}={fmt(v, 3)}")
+    return " ".join(parts)
+
+
+def _detail(r: dict) -> str:
+    if r["verdict"] == "falsified" and r.get("counterexample"):
+        return "counterexample: " + _args_line(r["counterexample"]["args"])
+    if r["verdict"] == "inconclusive":
+        return r.get("inconclusive_reason", "")
+    if r["verdict"] == "error":
+        return (r.get("error") or "").splitlines()[-1][:100] if r.get("error") else ""
+    m = r.get("margin") or {}
+    if m.get("value") is not None:
+        return f"worst margin {fmt(m['value'], 3)} ({m.get('description', '')})"
+    return ""
+
+
+def claims_table(results: list[dict]) -> list[str]:
+    """Lines for the terminal summary: verdict, expectation, id, examples, detail."""
+    rows = sorted(results, key=lambda r: r["id"])
+    w = max(len(r["id"]) for r in rows)
+    out = [f"{'verdict':<13}{'expected':<10}{'claim':<{w + 2}}{'ex':>4}  detail"]
+    for r in rows:
+        exp = "ok" if r["as_expected"] else "UNEXPECTED"
+        tag = " (control)" if r["expected"] == "falsified" else ""
+        out.append(f"{verdict_label(r):<13}{exp:<10}{r['id']:<{w + 2}}{r['examples_tried']:>4}  {_detail(r)[:110]}{tag}")
+    s = {}
+    for r in rows:
+        s[r["verdict"]] = s.get(r["verdict"], 0) + 1
+    bad = [r["id"] for r in rows if not r["as_expected"]]
+    out.append(
+        ", ".join(f"{v} {k}" for k, v in sorted(s.items()))
+        + f"; {len(rows) - len(bad)}/{len(rows)} as expected"
+        + (f"; unexpected: {', '.join(bad)}" if bad else "")
+    )
+    return out
+
+
+def _figures_md(figs: dict) -> list[str]:
+    if not figs:
+        return []
+    lines = ["| figure | measured | predicted | relation |", "|---|---|---|---|"]
+    for name, f in figs.items():
+        meas = fmt(f["measured"])
+        if f.get("interval"):
+            meas += f" [{fmt(f['interval'][0])}, {fmt(f['interval'][1])}]"
+        lines.append(f"| {name} | {meas} | {fmt(f['predicted'])} | {f.get('relation', '')} |")
+    return lines
+
+
+def render_markdown(report: dict) -> str:
+    env = report["environment"]
+    s = report["summary"]
+    prof = report["profile"]
+    L = [
+        "# theorem-check report",
+        "",
+        f"- created {report['created']}, {report['duration_s']} s; profile **{prof['name']}** ({prof['description']})",
+        f"- device {env['device']} ({env['device_name']}), dtype {env['dtype']}, TF32 {env['tf32']}, torch {env['torch']}, "
+        f"hypothesis {env['hypothesis']}, git {(env.get('git_revision') or 'unknown')[:12]}{' (dirty)' if env.get('git_dirty') else ''}",
+        f"- {s['claims']} claims: " + ", ".join(f"{v} {k}" for k, v in sorted(s["verdicts"].items()))
+        + f"; {s['as_expected']}/{s['claims']} as expected ({s['negative_controls']} negative controls)",
+    ]
+    if s["unexpected"]:
+        L.append(f"- **unexpected:** {', '.join(s['unexpected'])}")
+    L += ["", "| claim | paper | theorem | verdict | expected | examples | detail |", "|---|---|---|---|---|---|---|"]
+    for c in report["claims"]:
+        info = c["info"]
+        L.append(
+            f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {info['theorem']} | **{c['verdict']}** | "
+            f"{c['expected']} | {c['examples_tried']} | {_detail(c)[:90].replace('|', '/')} |"
+        )
+    for c in report["claims"]:
+        info = c["info"]
+        L += ["", f"## {c['id']}", ""]
+        L.append(f"**{c['verdict'].upper()}** (expected {c['expected']}) — {info['paper']['authors']} {info['paper']['year']}, "
+                 f"*{info['paper']['title']}*, {info['theorem']}" + (f" ([arXiv:{info['paper']['arxiv']}]({info['paper']['url']}))" if info['paper']['arxiv'] else ""))
+        L += ["", f"> {info['statement']}", ""]
+        for label, key in (("Predicate", "predicate"), ("Assumptions", "assumptions"), ("Regime", "regime"), ("Guards", "control_of"), ("Notes", "notes")):
+            if info.get(key):
+                L.append(f"- {label}: {info[key]}")
+        L.append(
+            f"- Examples: {c['examples_tried']} tried, {c['examples_passed']} held, {c['examples_failed']} failed, "
+            f"{c['examples_undecided']} undecided, {c['examples_rejected']} rejected; {c['seconds']} s"
+        )
+        if c["sizes_covered"]:
+            L.append("- Sizes covered: " + ", ".join(f"{k} {fmt(v[0], 3)}..{fmt(v[1], 3)}" for k, v in c["sizes_covered"].items()))
+        if c["margin"]["value"] is not None:
+            L.append(f"- Worst margin: {fmt(c['margin']['value'])} ({c['margin']['description']}; <= 1 is inside the bound)")
+        if c["verdict"] == "inconclusive":
+            L.append(f"- Inconclusive: {c['inconclusive_reason']}")
+        if c.get("error"):
+            L += ["", "```", c["error"], "```"]
+        rep = c.get("representative") or {}
+        if rep.get("figures"):
+            L += ["", *_figures_md(rep["figures"])]
+        for note in rep.get("notes", []):
+            L.append(f"- {note}")
+        ce = c.get("counterexample")
+        if ce:
+            L += ["", "**Minimal counterexample** (shrunk by Hypothesis): `" + _args_line(ce["args"]) + "`", ""]
+            if ce.get("message"):
+                L += ["```", ce["message"][:1500], "```"]
+            if ce.get("first_found_args") and ce["first_found_args"] != ce["args"]:
+                L.append("First found: `" + _args_line(ce["first_found_args"]) + "`")
+            L.append(f"Replay: `{c.get('replay', '')}`")
+        for f in c.get("plot_files", []):
+            L += ["", f"![{f}]({f})"]
+    return "\n".join(L) + "\n"

@@ -1,0 +1,67 @@
+"""Hypothesis strategies over problems, widths, step sizes and seeds.
+
+Sizes default to the active profile (read at draw time, so ``--claims-profile`` applies),
+with floors (n >= profile.min_n, d >= profile.min_d) so shrinking stops at sizes where an
+asymptotic statement still means something instead of collapsing to n=2, d=2.
+Datasets are drawn as a :class:`~harness.problems.ProblemSpec` (a seed plus geometry
+parameters), not element by element: a counterexample prints as a one-line recipe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+
+from .problems import ProblemSpec
+from .profiles import current_profile
+
+__all__ = ["multipliers", "problems", "seeds", "step_factors"]
+
+
+def seeds(max_value: int = 2**16) -> st.SearchStrategy[int]:
+    """Example seeds (shrink towards 0)."""
+    return st.integers(0, max_value)
+
+
+@st.composite
+def problems(
+    draw: st.DrawFn,
+    *,
+    min_n: int | None = None,
+    max_n: int | None = None,
+    min_d: int | None = None,
+    max_d: int | None = None,
+    geometries: Sequence[str] = ("sphere",),
+    labels: Sequence[str] = ("gaussian",),
+    max_n_over_d: float = 4.0,
+) -> ProblemSpec:
+    """A :class:`ProblemSpec`. ``max_n_over_d`` keeps lambda_0 at a testable size (it collapses as n/d grows)."""
+    P = current_profile()
+    lo_n = P.min_n if min_n is None else min_n
+    hi_n = max(lo_n, P.max_n if max_n is None else max_n)
+    lo_d = P.min_d if min_d is None else min_d
+    hi_d = max(lo_d, P.max_d if max_d is None else max_d)
+    n = draw(st.integers(lo_n, hi_n), label="n")
+    d_floor = max(lo_d, int(-(-n // max_n_over_d)))
+    d = draw(st.integers(min(d_floor, hi_d), hi_d), label="d")
+    geometry = draw(st.sampled_from(list(geometries)), label="geometry")
+    label = draw(st.sampled_from(list(labels)), label="labels")
+    angle = 0.1
+    if geometry == "near_parallel":
+        angle = draw(st.floats(1e-3, 0.5), label="angle")
+    delta = 0.3
+    if geometry == "separated":
+        delta = draw(st.sampled_from([0.2, 0.3, 0.5]), label="delta")
+    seed = draw(seeds(), label="seed")
+    return ProblemSpec(n=n, d=d, geometry=geometry, labels=label, seed=seed, angle=angle, delta=delta)
+
+
+def step_factors(lo: float = 0.1, hi: float = 1.5) -> st.SearchStrategy[float]:
+    """c in eta = c / lambda_max: below 2 the linearized dynamics are stable."""
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def multipliers(choices: Sequence[int] | None = None) -> st.SearchStrategy[int]:
+    """k in m = k * n (the profile's ``width_multipliers`` by default)."""
+    return st.deferred(lambda: st.sampled_from(list(choices or current_profile().width_multipliers)))
