@@ -427,9 +427,9 @@ def test_threshold_width(spec, c):
         "threshold",
         [
             {"label": f"fraction of {R} seeds violating the bound", "x": [w / p.n for w in widths], "y": frac, "style": "line"},
-            {"label": "m* (bound holds from here on)", "x": [ok_from / p.n] * 2 if ok_from else [1, 1], "y": [0, 1], "style": "bound"},
+            {"label": f"m* (bound holds from here on); theorem asks m ~ {m_theory:.1e}", "x": [ok_from / p.n] * 2 if ok_from else [1, 1], "y": [0, 1], "style": "bound"},
         ],
-        title=f"threshold width (n={p.n}, d={p.d}, eta={c:.2f}/lambda_max); theorem asks m ~ {m_theory:.1e}",
+        title=f"threshold width (n={p.n}, d={p.d}, eta={c:.2f}/lambda_max)",
         xlabel="m / n",
         ylabel="fraction of seeds violating",
         xscale="log",

@@ -114,7 +114,8 @@ def plot_rel_loss(
     if bound is not None:
         lines.append({"label": bound_label, "x": xs, "y": bound.numpy(), "style": "bound"})
     lines += extra or []
-    lines.append({"label": "numerical floor", "x": [xs[0], xs[-1]], "y": [tr.floor_rel, tr.floor_rel], "style": "fit"})
+    if np.nanmin(lo) < tr.floor_rel * 1e6:  # draw the float floor only where the curve gets near it
+        lines.append({"label": "numerical floor", "x": [xs[0], xs[-1]], "y": [tr.floor_rel, tr.floor_rel], "style": "fit"})
     ev.plot("loss", lines, title=title, xlabel=xlabel, ylabel="L(k) / L(0)", yscale="log")
 
 

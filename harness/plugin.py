@@ -17,11 +17,11 @@ import pytest
 
 from .claim import RESULT_SINK
 from .devices import DeviceError, RunSettings, configure_numerics, configure_threads, resolve_device, resolve_dtype
-from .profiles import PROFILES, set_profile
+from .profiles import PROFILES, current_profile, set_profile
 from .runtime import run_settings, set_run_settings
 
 PROPERTY = "theorem_check"
-_STATE_KEY = pytest.StashKey[dict]()
+_COLLECTOR = pytest.StashKey["ClaimsCollector"]()
 _ITEM_RESULTS = pytest.StashKey[list]()
 
 
@@ -53,11 +53,24 @@ def pytest_configure(config: pytest.Config) -> None:
         dtype = resolve_dtype(config.getoption("--claims-dtype"))
     except DeviceError as e:
         raise pytest.UsageError(str(e)) from None
+    collector = ClaimsCollector(config, previous=(current_profile().name, run_settings()))
     set_profile(config.getoption("--claims-profile"))
     set_run_settings(RunSettings(device=device, dtype=dtype))
     configure_numerics()
-    threads = configure_threads()
-    config.stash[_STATE_KEY] = {"results": [], "started": time.time(), "threads": threads, "written": None}
+    collector.threads = configure_threads()
+    config.stash[_COLLECTOR] = collector
+    config.pluginmanager.register(collector, "theorem-check-collector")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    collector = config.stash.get(_COLLECTOR, None)
+    if collector is None:
+        return
+    # restore what an enclosing session had (pytester runs sessions in-process)
+    profile_name, settings = collector.previous
+    set_profile(profile_name)
+    set_run_settings(settings)
+    config.pluginmanager.unregister(collector)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -87,14 +100,15 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 def _replay(config: pytest.Config, nodeid: str) -> str:
-    parts = [
-        "pytest",
-        f"'{nodeid}'",
-        f"--claims-profile={config.getoption('--claims-profile')}",
-        f"--device={config.getoption('--device')}",
-        f"--claims-dtype={config.getoption('--claims-dtype')}",
-    ]
-    return " ".join(parts)
+    return " ".join(
+        [
+            "pytest",
+            f"'{nodeid}'",
+            f"--claims-profile={config.getoption('--claims-profile')}",
+            f"--device={config.getoption('--device')}",
+            f"--claims-dtype={config.getoption('--claims-dtype')}",
+        ]
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -114,57 +128,53 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return rep
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call":
-        return
-    for key, value in report.user_properties:
-        if key == PROPERTY:
-            _results.append(json.loads(value))
+class ClaimsCollector:
+    """Per-session state: gathers claim results (from this process or from xdist workers) and,
+    on the controller only, writes the report and prints the claims table."""
 
+    def __init__(self, config: pytest.Config, previous: tuple) -> None:
+        self.config = config
+        self.previous = previous
+        self.results: list[dict] = []
+        self.started = time.time()
+        self.threads = 0
+        self.written = None
 
-# Results reach pytest_runtest_logreport without the config; keep them per process.
-_results: list[dict] = []
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for key, value in report.user_properties:
+            if key == PROPERTY:
+                self.results.append(json.loads(value))
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
+        if _is_worker(config) or not self.results or config.getoption("--claims-no-report"):
+            return
+        from .report import build_report, write_report
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _results.clear()
+        report = build_report(
+            self.results,
+            profile=config.getoption("--claims-profile"),
+            settings=run_settings(),
+            started=self.started,
+            root=str(config.rootpath),
+            argv=sys.argv,
+            workers=int(getattr(config.option, "numprocesses", 0) or 0),
+        )
+        self.written = write_report(report, config.rootpath / config.getoption("--claims-report-dir"))
 
+    def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+        if _is_worker(config) or not self.results:
+            return
+        from .report.text import claims_table
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    state = config.stash.get(_STATE_KEY, None)
-    if state is None or _is_worker(config):
-        return
-    state["results"] = list(_results)
-    if not state["results"] or config.getoption("--claims-no-report"):
-        return
-    from .report import build_report, write_report
-
-    report = build_report(
-        state["results"],
-        profile=config.getoption("--claims-profile"),
-        settings=run_settings(),
-        started=state["started"],
-        root=str(config.rootpath),
-        argv=sys.argv,
-        workers=int(getattr(config.option, "numprocesses", 0) or 0),
-    )
-    out_dir = config.rootpath / config.getoption("--claims-report-dir")
-    state["written"] = write_report(report, out_dir)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    state = config.stash.get(_STATE_KEY, None)
-    if state is None or not state["results"]:
-        return
-    from .report.text import claims_table
-
-    s = run_settings()
-    terminalreporter.section(
-        f"theorem-check: {len(state['results'])} claim(s), profile {config.getoption('--claims-profile')}, {s.device}/{s.dtype}"
-    )
-    for line in claims_table(state["results"]):
-        terminalreporter.write_line(line)
-    if state["written"]:
-        terminalreporter.write_line(f"report: {state['written']}/report.html (also report.md, report.json)")
+        s = run_settings()
+        terminalreporter.section(
+            f"theorem-check: {len(self.results)} claim(s), profile {config.getoption('--claims-profile')}, {s.device}/{s.dtype}"
+        )
+        for line in claims_table(self.results):
+            terminalreporter.write_line(line)
+        if self.written:
+            terminalreporter.write_line(f"report: {self.written}/report.html (also report.md, report.json)")
