@@ -705,7 +705,8 @@ def _duplicate_run(spec, cid):
     statement="With a duplicated input x_j = x_i carrying labels y_i != y_j, lambda_0 = 0 and GD stops at the analytic floor "
     "L = (y_i - y_j)^2 / 4 (the best a function can do on two identical inputs), instead of zero.",
     quantifier="for_all",
-    predicate="final L within 1e-6 (relative) of (y_i - y_j)^2 / 4 on every seed, and never below it by more than 1e-9 relative",
+    predicate="final L within 1e-6 (relative; max(1e-6, 1000 eps) in float32) of (y_i - y_j)^2 / 4 on every seed, and never below "
+    "it by more than 1e-9 relative (max(1e-9, 100 eps) in float32)",
     regime="m = 16 n, eta = 1 / lambda_max(H^inf), 3x the profile's steps",
 )
 @given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **_problem_kw()))
@@ -714,13 +715,17 @@ def test_conflicting_duplicates_floor(spec):
     p, tr, floor = _duplicate_run(spec, "du2018.asm3.1.conflicting_duplicates_floor")
     final = tr.loss[:, -1]
     gap = ((final - floor) / floor).abs()
+    eps = torch.finfo(dtype()).eps  # tolerances keyed to the dtype: rounding, not dynamics, sets them
+    gap_tol, below_tol = max(1e-6, 1e3 * eps), max(1e-9, 1e2 * eps)
     ev.size(n=p.n, d=p.d, m=16 * p.n)
     ev.figure("final L (median)", float(final.median()), predicted=floor, relation="(y_i - y_j)^2 / 4")
-    ev.figure("max relative gap to the floor", float(gap.max()), predicted="<= 1e-6")
-    ev.margin(float(gap.max()) / 1e-6, "max relative gap to the floor / 1e-6")
+    ev.figure("max relative gap to the floor", float(gap.max()), predicted=f"<= {gap_tol:.1e}")
+    ev.margin(float(gap.max()) / gap_tol, f"max relative gap to the floor / {gap_tol:.1e}")
     plot_rel_loss(ev, tr, None, bound_label="", title=f"conflicting duplicate (n={p.n})", extra=[{"label": "floor (y_i-y_j)^2/4 / L(0)", "x": [0, tr.steps], "y": [floor / float(tr.loss[:, 0].median())] * 2, "style": "bound"}])
-    assert bool((gap <= 1e-6).all()), f"final loss off the floor {floor:.6f} by up to {float(gap.max()):.2e} (relative)"
-    assert bool((tr.loss >= floor * (1 - 1e-9)).all()), "the loss went below the analytic floor"
+    assert bool((gap <= gap_tol).all()), f"final loss off the floor {floor:.6f} by up to {float(gap.max()):.2e} (relative)"
+    assert bool((tr.loss >= floor * (1 - below_tol)).all()), (
+        f"the loss went below the analytic floor {floor:.6f} by {float((floor - tr.loss.min()) / floor):.2e} (relative)"
+    )
 
 
 @claim(

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .kernels import gram_first_layer
 from .models import Params, TwoLayerReLU
 from .problems import Problem
 from .trajectory import Trajectory
 
-__all__ = ["Record", "train"]
+__all__ = ["LOSS_ONLY", "Record", "train"]
 
 DIVERGENCE_FACTOR = 1e20
 
@@ -128,7 +127,7 @@ def train(
         )
         if record.keep_params:
             finals.append(pK.to("cpu", torch.float64))
-    if device != "cpu":
+    if str(device).startswith("cuda"):
         torch.cuda.synchronize()
     return Trajectory(
         model=model,
@@ -185,7 +184,7 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
         r = u - y
         loss = 0.5 * (r * r).sum(dim=1)
         if k == 0:
-            L0 = loss.clamp_min(1e-300)
+            L0 = loss.clamp_min(torch.finfo(dt).tiny)
         # divergence: non-finite or runaway loss; the trial is frozen and reads inf from here on
         bad = alive & ~(torch.isfinite(loss) & (loss <= DIVERGENCE_FACTOR * L0))
         div_at = torch.where(bad, k, div_at)

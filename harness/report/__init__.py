@@ -25,6 +25,10 @@ SCHEMA_VERSION = 1
 KEEP_RUNS = 20
 
 
+REQUIRED = {"claims": list, "environment": dict, "summary": dict, "profile": dict, "created": str}
+CLAIM_KEYS = ("id", "info", "verdict", "expected", "as_expected", "examples_tried")
+
+
 class ReportError(ValueError):
     """A report file is missing, corrupt or not a theorem-check report."""
 
@@ -36,6 +40,16 @@ def _git(root: str, *args: str) -> str:
         return ""
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(settings, root: str, workers: int) -> dict:
     import hypothesis
     import numpy
@@ -43,11 +57,10 @@ def environment(settings, root: str, workers: int) -> dict:
     import scipy
     import torch
 
-    dev_name = "cpu"
     if settings.device.startswith("cuda"):
         dev_name = torch.cuda.get_device_name(torch.device(settings.device))
     else:
-        dev_name = platform.processor() or platform.machine()
+        dev_name = _cpu_name()
     rev = _git(root, "rev-parse", "HEAD")
     return {
         "theorem_check": __version__,
@@ -105,12 +118,21 @@ def load_report(path: str | Path) -> dict:
         data = json.loads(p.read_text())
     except FileNotFoundError:
         raise ReportError(f"{p}: no such report") from None
+    except OSError as e:
+        raise ReportError(f"{p}: cannot be read ({e.strerror or e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ReportError(f"{p}: not valid JSON ({e})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ReportError(f"{p}: not a theorem-check report (schema {data.get('schema') if isinstance(data, dict) else None!r})")
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ReportError(f"{p}: schema_version {data.get('schema_version')} is not supported (this is {SCHEMA_VERSION})")
+    for key, kind in REQUIRED.items():
+        if not isinstance(data.get(key), kind):
+            raise ReportError(f"{p}: corrupt report: '{key}' is missing or not a {kind.__name__}")
+    for i, c in enumerate(data["claims"]):
+        missing = [k for k in CLAIM_KEYS if k not in c] if isinstance(c, dict) else ["(not an object)"]
+        if missing:
+            raise ReportError(f"{p}: corrupt report: claim #{i} lacks {', '.join(missing)}")
     return data
 
 

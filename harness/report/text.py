@@ -62,6 +62,8 @@ def _detail(r: dict) -> str:
 def claims_table(results: list[dict]) -> list[str]:
     """Lines for the terminal summary: verdict, expectation, id, examples, detail."""
     rows = sorted(results, key=lambda r: r["id"])
+    if not rows:
+        return ["no claims"]
     w = max(len(r["id"]) for r in rows)
     out = [f"{'verdict':<13}{'expected':<10}{'claim':<{w + 2}}{'ex':>4}  detail"]
     for r in rows:
