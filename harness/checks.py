@@ -115,7 +115,7 @@ def plot_rel_loss(
         lines.append({"label": bound_label, "x": xs, "y": bound.numpy(), "style": "bound"})
     lines += extra or []
     if np.nanmin(lo) < tr.floor_rel * 1e6:  # draw the float floor only where the curve gets near it
-        lines.append({"label": "numerical floor", "x": [xs[0], xs[-1]], "y": [tr.floor_rel, tr.floor_rel], "style": "fit"})
+        lines.append({"label": "check floor (bounds below it are not checked)", "x": [xs[0], xs[-1]], "y": [tr.floor_rel, tr.floor_rel], "style": "fit"})
     ev.plot("loss", lines, title=title, xlabel=xlabel, ylabel="L(k) / L(0)", yscale="log")
 
 

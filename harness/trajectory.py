@@ -29,6 +29,7 @@ class BoundCheck:
     worst_step: torch.Tensor  #: [T] step of that maximum
     first_violation: torch.Tensor  #: [T] first k with ratio > 1 + tol, or -1
     checked_steps: torch.Tensor  #: [T] number of steps checked (bound above the floor)
+    worst_decay_ratio: torch.Tensor  #: [T] max_k log(bound_k) / log(L(k)/L(0)); <= 1: the loss fell at least as far (inf if L rose)
 
     @property
     def violated(self) -> torch.Tensor:
@@ -89,7 +90,12 @@ class Trajectory:
         worst, worst_k = log_ratio.max(dim=1)
         bad = log_ratio > torch.log1p(torch.tensor(tol, dtype=torch.float64))
         first = torch.where(bad.any(dim=1), bad.to(torch.int64).argmax(dim=1), torch.full((T,), -1))
-        return BoundCheck(worst.exp(), worst_k, first, checkable.sum(dim=1).expand(T))
+        # scale-free closeness: the fraction of the loss's log-decay that the bound asks for
+        log_rel = torch.log(rel.clamp_min(1e-300))
+        decay = torch.where(log_rel < 0, log_bound / log_rel, torch.full_like(log_rel, float("inf")))
+        decay = torch.where(torch.isfinite(rel) | ~checkable, decay, torch.full_like(decay, float("inf")))
+        decay = torch.where(checkable & (log_bound < 0), decay, torch.full_like(decay, -float("inf")))
+        return BoundCheck(worst.exp(), worst_k, first, checkable.sum(dim=1).expand(T), decay.max(dim=1).values)
 
     def contraction(self, lo: float | None = None, hi: float = 1e-1) -> torch.Tensor:
         """Per-trial fitted per-step factor exp(slope of log L(k)) over steps with lo <= L/L0 <= hi.

@@ -82,6 +82,10 @@ def claims_table(results: list[dict]) -> list[str]:
     return out
 
 
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _figures_md(figs: dict) -> list[str]:
     if not figs:
         return []
@@ -90,7 +94,7 @@ def _figures_md(figs: dict) -> list[str]:
         meas = fmt(f["measured"])
         if f.get("interval"):
             meas += f" [{fmt(f['interval'][0])}, {fmt(f['interval'][1])}]"
-        lines.append(f"| {name} | {meas} | {fmt(f['predicted'])} | {f.get('relation', '')} |")
+        lines.append(f"| {_cell(name)} | {_cell(meas)} | {_cell(fmt(f['predicted']))} | {_cell(f.get('relation', ''))} |")
     return lines
 
 
@@ -113,8 +117,8 @@ def render_markdown(report: dict) -> str:
     for c in report["claims"]:
         info = c["info"]
         L.append(
-            f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {info['theorem']} | **{c['verdict']}** | "
-            f"{c['expected']} | {c['examples_tried']} | {_detail(c)[:90].replace('|', '/')} |"
+            f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {_cell(info['theorem'])} | **{c['verdict']}** | "
+            f"{c['expected']} | {c['examples_tried']} | {_cell(_detail(c)[:90])} |"
         )
     for c in report["claims"]:
         info = c["info"]
