@@ -27,10 +27,18 @@ __all__ = [
 
 
 def _angles(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gram matrix, row norms and pairwise angles theta_ij in [0, pi].
+
+    The angle is 2 atan2(||u - v||, ||u + v||) for the unit rows u, v, computed from exact
+    differences: arccos of a rounded cosine is off by ~sqrt(eps) ~ 1e-8 near 0 and pi, which made
+    H^inf of a duplicated input indefinite (lambda_min ~ -2e-9; found by the hinf claim).
+    """
     nrm = X.norm(dim=-1, keepdim=True)
     K = X @ X.transpose(-1, -2)
-    cos = (K / (nrm * nrm.transpose(-1, -2))).clamp(-1.0, 1.0)
-    return K, nrm, torch.arccos(cos)
+    U = X / nrm
+    diff = torch.cdist(U, U, compute_mode="donot_use_mm_for_euclid_dist")
+    summ = torch.cdist(U, -U, compute_mode="donot_use_mm_for_euclid_dist")
+    return K, nrm, 2 * torch.atan2(diff, summ)
 
 
 def hinf(X: torch.Tensor) -> torch.Tensor:
