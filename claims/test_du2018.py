@@ -171,6 +171,73 @@ def test_control_antiparallel_singular(spec):
 
 
 # ----------------------------------------------------------------------------------------------
+# Initialization (proof of Theorem 3.2): E u_i(0) = 0, E u_i(0)^2 = 1/2 for unit inputs
+# ----------------------------------------------------------------------------------------------
+
+INIT_SEEDS = 512
+
+
+def _output_moments(spec, m, init):
+    ev = evidence()
+    p = spec.build()
+    model = TwoLayerReLU(m)
+    par = model.init(p.d, trial_generators("du2018.init.output_moments", spec.seed * 7919 + m, INIT_SEEDS))
+    if init == "torch_default":  # nn.Linear's Kaiming-uniform: U(-1/sqrt(d), 1/sqrt(d))
+        g = trial_generators("du2018.init.torch_default", spec.seed, 1)[0]
+        par.W = (torch.rand(par.W.shape, generator=g, dtype=torch.float64) * 2 - 1) / math.sqrt(p.d)
+    u0 = model.forward(par, p.X.unsqueeze(0).expand(INIT_SEEDS, -1, -1))  # [seeds, n]
+    sq = u0**2
+    per_seed = sq.mean(dim=1)  # independent across seeds
+    mean, se = float(per_seed.mean()), float(per_seed.std() / math.sqrt(INIT_SEEDS))
+    mean_u, se_u = float(u0.mean(dim=1).mean()), float(u0.mean(dim=1).std() / math.sqrt(INIT_SEEDS))
+    ev.size(n=p.n, d=p.d, m=m, seeds=INIT_SEEDS)
+    ev.figure("E u_i(0)^2", mean, predicted=0.5, interval=(mean - 4 * se, mean + 4 * se), relation="mean +- 4 standard errors over seeds")
+    ev.figure("E u_i(0)", mean_u, predicted=0.0, interval=(mean_u - 4 * se_u, mean_u + 4 * se_u))
+    ev.margin(abs(mean - 0.5) / (4 * se), "|mean - 1/2| / 4 standard errors")
+    ev.plot(
+        "moments",
+        [
+            {"label": "mean over seeds of u_i(0)^2, per input i", "x": list(range(p.n)), "y": sq.mean(dim=0), "style": "points"},
+            {"label": "1/2 (proof of Theorem 3.2)", "x": [0, p.n - 1], "y": [0.5, 0.5], "style": "bound"},
+        ],
+        title=f"initial outputs ({init} init, m={m}, {INIT_SEEDS} seeds)",
+        xlabel="input i",
+        ylabel="E u_i(0)^2",
+    )
+    assert abs(mean - 0.5) <= 4 * se, f"E u_i(0)^2 = {mean:.4f} +- {se:.4f}, not 1/2 ({init} init)"
+    assert abs(mean_u) <= 4 * se_u, f"E u_i(0) = {mean_u:.4f} +- {se_u:.4f}, not 0"
+
+
+@claim(
+    id="du2018.init.output_moments",
+    paper=DZPS,
+    theorem="Proof of Theorem 3.2 (initial outputs)",
+    statement="With w_r ~ N(0, I), a_r ~ Unif{+-1} and unit inputs, E u_i(0) = 0 and E u_i(0)^2 = E[relu(z)^2] = 1/2, "
+    "so E ||y - u(0)||^2 = ||y||^2 + n/2.",
+    quantifier="identity",
+    predicate=f"over {INIT_SEEDS} seeds, the mean of u_i(0)^2 is within 4 standard errors of 1/2 and the mean of u_i(0) within 4 of 0",
+)
+@given(spec=problems(), k=multipliers((4, 16, 64)))
+def test_output_moments(spec, k):
+    _output_moments(spec, k * spec.n, "paper")
+
+
+@claim(
+    id="du2018.control.torch_default_init",
+    paper=DZPS,
+    theorem="Proof of Theorem 3.2 (planted misuse)",
+    statement="(planted, false) E u_i(0)^2 = 1/2 also when W has torch.nn.Linear's default (Kaiming-uniform) init.",
+    quantifier="identity",
+    expect="falsified",
+    control_of="du2018.init.output_moments",
+    notes="nn.Linear draws U(-1/sqrt(d), 1/sqrt(d)), so E u^2 = 1/(6d): every rate of the paper changes with it.",
+)
+@given(spec=problems(), k=multipliers((4, 16, 64)))
+def test_control_torch_default_init(spec, k):
+    _output_moments(spec, k * spec.n, "torch_default")
+
+
+# ----------------------------------------------------------------------------------------------
 # Gram matrices: Lemma 3.1 (H(0) ~ H^inf) and Lemma 3.4 (lambda_min(H(k)) >= lambda_0 / 2)
 # ----------------------------------------------------------------------------------------------
 
