@@ -52,6 +52,10 @@ class ProblemSpec:
     delta: float = 0.3  #: for ``separated``: the minimum pairwise distance
 
     def __post_init__(self) -> None:
+        # plain Python types: build() seeds from the values' repr, so 1 vs 1.0 or np.int64(0) vs 0
+        # must not give different data for equal specs
+        for name, kind in (("n", int), ("d", int), ("seed", int), ("angle", float), ("delta", float), ("geometry", str), ("labels", str)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
         if self.n < 2 or self.d < 1:
             raise ValueError(f"ProblemSpec needs n >= 2 and d >= 1, got n={self.n}, d={self.d}")
         if self.geometry not in GEOMETRIES:

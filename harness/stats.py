@@ -142,7 +142,7 @@ class BinomialDecision:
     ci_low: float
     ci_high: float
     decision: str  #: "holds" (upper bound <= delta), "violated" (lower bound > delta), else "undecided"
-    seeds_needed: int  #: seeds that would decide an undecided case at the observed rate (0 if decided)
+    seeds_needed: int  #: seeds that would decide an undecided case at the observed rate (0 if decided; capped at 100000)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,5 +180,5 @@ def binomial_decision(failures: int, trials: int, delta: float, confidence: floa
             lo2, hi2 = _cp_bounds(round(rate * N), N, confidence)
             if hi2 <= delta or lo2 > delta:
                 break
-        need = N
+        need = min(N, 100_000)
     return BinomialDecision(failures, trials, delta, confidence, failures / trials, lo, hi, decision, need)
