@@ -290,12 +290,13 @@ def test_lambda_min_stays(spec, c):
     m = max(m, 8)
     steps = profile().steps // 2
     tr = _train(spec, p, m, c / p.lambda_max, "du2018.lem3.4.lambda_min_stays", steps, Record(gram_every=10, drift=False, flips=False))
-    ratio = tr.gram_lambda_min / p.lambda0  # [T, C]
-    worst = ratio.min(dim=1).values
+    ratio = tr.gram_lambda_min / p.lambda0  # [T, C], NaN after a divergence
+    worst = torch.nan_to_num(ratio, nan=-float("inf")).min(dim=1).values  # a diverged seed counts as a failure
     ev.size(n=p.n, d=p.d, m=m, steps=steps)
     ev.figure("min_k lambda_min(H(k)) / lambda_0 (median over seeds)", float(worst.median()), predicted=">= 0.5")
     ev.figure("min_k lambda_min(H(k)) / lambda_0 (worst seed)", float(worst.min()), predicted=">= 0.5")
-    ev.margin(0.5 / float(worst.min()), "(lambda_0/2) / min_k lambda_min(H(k)) (worst seed)")
+    w_min = float(worst.min())
+    ev.margin(0.5 / w_min if w_min > 0 else float("inf"), "(lambda_0/2) / min_k lambda_min(H(k)) (worst seed)")
     med, lo, hi = quantile_band(ratio)
     ev.plot(
         "lambda_min",
@@ -307,7 +308,7 @@ def test_lambda_min_stays(spec, c):
         xlabel="step k",
         ylabel="lambda_min(H(k)) / lambda_0",
     )
-    decide_probability(ev, worst < 0.5, DELTA, "min_k lambda_min(H(k)) >= lambda_0/2")
+    decide_probability(ev, (worst < 0.5) | tr.diverged, DELTA, "min_k lambda_min(H(k)) >= lambda_0/2")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -206,10 +206,12 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
             if H0 is None:
                 H0 = H
             keep = alive.view(Tc, 1, 1)
+            # eigvalsh needs finite input: diverged trials get H(0) here, then read NaN below
             ev = torch.linalg.eigvalsh(torch.where(keep, H, H0))
             dH = torch.linalg.eigvalsh(torch.where(keep, H - H0, torch.zeros_like(H)))
-            out["gram_lambda_min"][:, g_idx] = ev[:, 0].cpu().to(torch.float64)
-            out["gram_change"][:, g_idx] = dH.abs().amax(dim=1).cpu().to(torch.float64)
+            nan = torch.full_like(ev[:, 0], float("nan"))
+            out["gram_lambda_min"][:, g_idx] = torch.where(alive, ev[:, 0], nan).cpu().to(torch.float64)
+            out["gram_change"][:, g_idx] = torch.where(alive, dH.abs().amax(dim=1), nan).cpu().to(torch.float64)
             g_idx += 1
         if k == steps:
             break

@@ -53,8 +53,8 @@ class Trajectory:
     flips: torch.Tensor | None = None  #: [T, K+1], fraction of (i, r) with changed pattern
     output_drift: torch.Tensor | None = None  #: [T, K+1], max_r |a_r(k) - a_r(0)|
     gram_steps: list[int] = field(default_factory=list)
-    gram_lambda_min: torch.Tensor | None = None  #: [T, C], lambda_min(H(k)) at gram_steps
-    gram_change: torch.Tensor | None = None  #: [T, C], ||H(k) - H(0)||_2
+    gram_lambda_min: torch.Tensor | None = None  #: [T, C], lambda_min(H(k)) at gram_steps (NaN once diverged)
+    gram_change: torch.Tensor | None = None  #: [T, C], ||H(k) - H(0)||_2 (NaN once diverged)
     params0: Params | None = None
     paramsK: Params | None = None
     seconds: float = 0.0
