@@ -164,6 +164,7 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
     A = torch.empty_like(Zt)  # relu(z)
     Sf = torch.empty_like(Zt)  # pattern 1{z >= 0}, then times the residual
     gW = torch.empty_like(W)
+    dW = torch.empty_like(W) if out["drift"] is not None else None
     S0 = None
     H0 = None
     K_in = torch.bmm(X, Xt) if gram_steps else None
@@ -193,14 +194,15 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
         if resid_dev is not None:
             resid_dev[:, k] = r
         if drift_dev is not None:
-            drift_dev[:, k] = (W - W0).norm(dim=2).amax(dim=1)
+            torch.sub(W, W0, out=dW)
+            drift_dev[:, k] = torch.linalg.vector_norm(dW, dim=2).amax(dim=1)
         if adrift_dev is not None:
             adrift_dev[:, k] = (a - a0).abs().amax(dim=1)
         torch.ge(Zt, 0, out=Sf)
         if k == 0 and (flips_dev is not None or gram_steps):
             S0 = Sf.clone()
         if flips_dev is not None:
-            flips_dev[:, k] = (Sf != S0).to(dt).mean(dim=(1, 2))
+            flips_dev[:, k] = torch.count_nonzero(torch.ne(Sf, S0), dim=(1, 2)).to(dt) / (m * n)
         if g_idx < len(gram_steps) and gram_steps[g_idx] == k:
             H = K_in * torch.bmm(Sf.transpose(1, 2), Sf * (a * a).unsqueeze(2)) * (c * c)
             if H0 is None:
