@@ -21,6 +21,7 @@ from harness import Record, TwoLayerReLU, claim, device, dtype, evidence, profil
 from harness.checks import decide_exponent, plot_scaling
 from harness.papers import ARORA2019
 from harness.strategies import problems, step_factors
+from harness.sweeps import width_sweep
 
 REGIME = "kappa = 1 (standard init) with the residual's actual start u(0) - y in place of -y; eta = c / lambda_max(H^inf)"
 
@@ -32,23 +33,6 @@ def _kernel_prediction(p, eta, r0, steps):
     fac = (1 - eta * lam).unsqueeze(0) ** k.unsqueeze(1)  # [K+1, n]
     c0 = r0 @ V  # [T, n]
     return (c0.unsqueeze(1) * fac.unsqueeze(0)) @ V.T, fac, V
-
-
-def _runs(spec, p, cid, eta, seeds_per_width):
-    P = profile()
-    out = {}
-    for m in P.width_grid:
-        out[m] = train(
-            p,
-            TwoLayerReLU(m),
-            steps=P.steps,
-            eta=eta,
-            generators=trial_generators(cid, spec.seed * 7919 + m, seeds_per_width),
-            record=Record(residual=True, drift=False, flips=False),
-            device=device(),
-            dtype=dtype(),
-        )
-    return out
 
 
 @claim(
@@ -67,7 +51,10 @@ def test_kernel_trajectory(spec, c):
     ev = evidence()
     p = spec.build()
     eta = c / p.lambda_max
-    runs = _runs(spec, p, "arora2019.thm4.1.kernel_trajectory", eta, 2 * profile().scaling_seeds)
+    runs = width_sweep(
+        p, "arora2019.thm4.1.kernel_trajectory", spec.seed, eta=eta, seeds=2 * profile().scaling_seeds,
+        record=Record(residual=True, drift=False, flips=False),
+    )
     xs, ys = [], []
     for m, tr in runs.items():
         r = tr.residual

@@ -18,13 +18,13 @@ import math
 import numpy as np
 import torch
 from hypothesis import given
-from hypothesis import strategies as st
 
 from harness import Record, TwoLayerReLU, claim, device, dtype, evidence, kernels, profile, train, trial_generators
 from harness.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
 from harness.papers import DZPS
 from harness.seeding import generator
 from harness.strategies import multipliers, problems, step_factors
+from harness.sweeps import width_sweep
 
 DELTA = 0.1  #: the failure probability the "with probability >= 1 - delta" claims are checked at
 PRACTICAL = "practical widths m = k n (k drawn from the profile's multipliers, >= 8) and eta = c / lambda_max(H^inf), c in [0.1, 1.5]"
@@ -550,31 +550,10 @@ def test_drift_bound(spec, k, c):
     decide_probability(ev, (ratio > 1) | tr.diverged, DELTA, "drift <= R'")
 
 
-def _width_sweep(spec, p, cid, record, c=1.0, scaling="ntk"):
-    """Train profile().scaling_seeds seeds at each width of the grid; return {m: trajectory}."""
-    P = profile()
-    out = {}
-    for m in P.width_grid:
-        eta = c / p.lambda_max
-        if scaling == "mean_field":
-            eta *= m  # the mean-field step is rescaled by m (Chizat-Bach)
-        out[m] = train(
-            p,
-            TwoLayerReLU(m, scaling=scaling),
-            steps=P.steps,
-            eta=eta,
-            generators=trial_generators(cid, spec.seed * 7919 + m, P.scaling_seeds),
-            record=record,
-            device=device(),
-            dtype=dtype(),
-        )
-    return out
-
-
 def _drift_scaling(spec, cid, predicted, tol, scaling="ntk"):
     ev = evidence()
     p = spec.build()
-    runs = _width_sweep(spec, p, cid, Record(flips=False), scaling=scaling)
+    runs = width_sweep(p, cid, spec.seed, eta=1 / p.lambda_max, record=Record(flips=False), scaling=scaling)
     xs, ys = [], []
     for m, tr in runs.items():
         xs += [m] * tr.trials
@@ -626,7 +605,7 @@ def test_control_drift_one_over_m(spec):
 def test_pattern_flips(spec):
     ev = evidence()
     p = spec.build()
-    runs = _width_sweep(spec, p, "du2018.lem4.1.pattern_flips", Record(drift=False, keep_params=True))
+    runs = width_sweep(p, "du2018.lem4.1.pattern_flips", spec.seed, eta=1 / p.lambda_max, record=Record(drift=False, keep_params=True))
     xs, ys = [], []
     violations = 0
     for m, tr in runs.items():

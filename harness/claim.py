@@ -338,7 +338,7 @@ def _hypothesis_notes(exc: BaseException) -> list[str]:
 
 def claim(
     *,
-    id: str,  # noqa: A002 - the claim id is the natural name
+    id: str,
     paper: Paper,
     theorem: str,
     statement: str,

@@ -105,7 +105,7 @@ def _inputs(spec: ProblemSpec, g: torch.Generator) -> torch.Tensor:
     elif spec.geometry == "separated":
         for _ in range(10_000):
             D = torch.cdist(X, X) + 4.0 * torch.eye(n, dtype=X.dtype)
-            bad = (D < spec.delta).any(dim=1).nonzero().flatten()
+            bad = (spec.delta > D).any(dim=1).nonzero().flatten()
             if bad.numel() == 0:
                 break
             i = int(bad[-1])

@@ -38,19 +38,20 @@ def render_plot(spec: dict, path: Path) -> None:
         return (not logy or y > 0) and (not logx or x > 0)
 
     for ln in spec["lines"]:
-        pts = [(x, y) for x, y in zip(ln["x"], ln["y"]) if ok(x, y)]
-        if not pts:
+        xs_all, ys_all = ln["x"], ln["y"]
+        keep = [i for i, (x, y) in enumerate(zip(xs_all, ys_all, strict=True)) if ok(x, y)]
+        if not keep:
             continue
-        xs, ys = zip(*pts)
+        xs, ys = [xs_all[i] for i in keep], [ys_all[i] for i in keep]
         style = ln.get("style", "line")
         label = ln.get("label")
         if style == "points":
             ax.scatter(xs, ys, s=14, label=label, alpha=0.8, zorder=3)
         elif style == "band" and "y_low" in ln:
-            lo = [v for (x, _), v in zip(zip(ln["x"], ln["y"]), ln["y_low"]) if ok(x, v)]
-            hi = [v for (x, _), v in zip(zip(ln["x"], ln["y"]), ln["y_high"]) if ok(x, v)]
-            if len(lo) == len(xs) == len(hi):
-                ax.fill_between(xs, lo, hi, alpha=0.2, label=label)
+            band = [i for i in keep if ok(xs_all[i], ln["y_low"][i]) and ok(xs_all[i], ln["y_high"][i])]
+            ax.fill_between(
+                [xs_all[i] for i in band], [ln["y_low"][i] for i in band], [ln["y_high"][i] for i in band], alpha=0.2, label=label
+            )
             ax.plot(xs, ys, lw=1.4)
         else:
             ax.plot(xs, ys, label=label, **STYLE.get(style, {}))
