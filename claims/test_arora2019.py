@@ -105,7 +105,7 @@ def _eigen_deviation(spec, c, cid, use_y):
     )
     r = tr.residual
     start = (-p.y).expand_as(r[:, 0]) if use_y else r[:, 0]
-    pred, fac, V = _kernel_prediction(p, eta, start, tr.steps)
+    pred, _, V = _kernel_prediction(p, eta, start, tr.steps)
     proj, proj_pred = r @ V, pred @ V  # [T, K+1, n] coordinates along v_i
     scale = start.norm(dim=1).view(-1, 1)
     dev_dir = (proj - proj_pred).abs().amax(dim=1) / scale  # [T, n]

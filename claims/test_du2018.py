@@ -37,7 +37,7 @@ def _problem_kw(**kw):
     return base
 
 
-def _train(spec, p, m, eta, cid, steps, record=Record(), replicates=None, **model_kw):
+def _train(spec, p, m, eta, cid, steps, record=None, replicates=None, **model_kw):
     R = replicates or profile().replicates
     return train(
         p,
@@ -45,7 +45,7 @@ def _train(spec, p, m, eta, cid, steps, record=Record(), replicates=None, **mode
         steps=steps,
         eta=eta,
         generators=trial_generators(cid, spec.seed, R),
-        record=record,
+        record=record or Record(),
         device=device(),
         dtype=dtype(),
     )
