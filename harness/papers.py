@@ -18,3 +18,19 @@ ARORA2019 = Paper(
     arxiv="1901.08584",
     venue="ICML 2019",
 )
+DLLWZ = Paper(
+    key="dllwz2019",
+    title="Gradient Descent Finds Global Minima of Deep Neural Networks",
+    authors="Du, Lee, Li, Wang, Zhai",
+    year=2019,
+    arxiv="1811.03804",
+    venue="ICML 2019",
+)
+AZLS = Paper(
+    key="azls2019",
+    title="A Convergence Theory for Deep Learning via Over-Parameterization",
+    authors="Allen-Zhu, Li, Song",
+    year=2019,
+    arxiv="1811.03962",
+    venue="ICML 2019",
+)

@@ -29,6 +29,7 @@ class Profile:
     width_grid: tuple[int, ...]  #: widths for scaling-law fits (geometric)
     width_multipliers: tuple[int, ...]  #: m = k * n for "practical width" claims
     scaling_seeds: int  #: seeds per width in scaling-law fits
+    max_depth: int = 16  #: deepest network for deep-family claims
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -48,6 +49,7 @@ PROFILES: dict[str, Profile] = {
         width_grid=(64, 256, 1024, 4096),
         width_multipliers=(2, 4, 8),
         scaling_seeds=4,
+        max_depth=16,
         description="CI on 2 CPU cores, minutes: n <= 20, d <= 12, m <= 4096, 300 steps, 32 seeds.",
     ),
     "standard": Profile(
@@ -62,6 +64,7 @@ PROFILES: dict[str, Profile] = {
         width_grid=(100, 400, 1600, 6400, 25600),
         width_multipliers=(2, 4, 8, 16),
         scaling_seeds=6,
+        max_depth=64,
         description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds.",
     ),
     "nightly": Profile(
@@ -76,6 +79,7 @@ PROFILES: dict[str, Profile] = {
         width_grid=(256, 1024, 4096, 16384, 65536),
         width_multipliers=(2, 4, 8, 16, 32),
         scaling_seeds=8,
+        max_depth=128,
         description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps.",
     ),
 }

@@ -1,0 +1,249 @@
+"""Deep model families, batched over trials, and their empirical NTK (torch.func).
+
+Families (parameters of T trials stacked along a leading axis; each trial draws from its own
+``torch.Generator``; inputs X are [n, d] with unit rows):
+
+* ``fc`` -- Du, Lee, Li, Wang, Zhai 2019 (arXiv:1811.03804), fully connected:
+  x^(0) = x, x^(h) = sqrt(c_sigma / m) sigma(W^(h) x^(h-1)) for h = 1..H, f = a^T x^(H);
+  every W^(h) and a entry N(0, 1); all layers trained. c_sigma = 1 / E_{z~N(0,1)}[sigma(z)^2].
+* ``resnet`` -- the same paper's ResNet: x^(1) as above, then
+  x^(h) = x^(h-1) + (c_res / (H sqrt(m))) sigma(W^(h) x^(h-1)) for h = 2..H.
+* ``he`` -- Allen-Zhu, Li, Song 2019 (arXiv:1811.03962): h_0 = relu(A x), h_l = relu(W_l h_{l-1})
+  for l = 1..L, f = B h_L; A, W_l ~ N(0, 2/m) entrywise (He init), B ~ N(0, 1); A and B fixed,
+  only W_1..W_L trained. ``init_variance`` (2 by default) is the numerator of the init variance:
+  1 gives the vanishing and 4 the exploding signal of the catalogue's negative controls.
+
+Training (:func:`train_deep`) is full-batch GD on L = 1/2 sum_i (f(x_i) - y_i)^2 per trial with
+autograd: trials are independent, so the gradient of the sum over trials is each trial's own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch.func import jacrev, vmap
+
+__all__ = ["C_SIGMA", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "train_deep"]
+
+Family = Literal["fc", "resnet", "he"]
+
+#: 1 / E[sigma(z)^2], z ~ N(0, 1) (catalogue 1.5, verified numerically there).
+C_SIGMA = {"relu": 2.0, "softplus": 1.085487, "tanh": 2.536175}
+
+
+def activation(name: str):
+    """The activation as a torch function."""
+    acts = {
+        "relu": torch.relu,
+        "softplus": torch.nn.functional.softplus,
+        "tanh": torch.tanh,
+        "gelu": torch.nn.functional.gelu,
+    }
+    if name not in acts:
+        raise ValueError(f"activation {name!r} is not one of {', '.join(acts)}")
+    return acts[name]
+
+
+@dataclass(frozen=True)
+class DeepNet:
+    """A deep family: ``family`` in fc | resnet | he, width m, depth H (hidden layers)."""
+
+    family: Family
+    width: int
+    depth: int
+    activation: str = "softplus"
+    c_res: float = 0.1
+    init_variance: float = 2.0  #: for ``he``: entries of A, W_l ~ N(0, init_variance / m)
+
+    def __post_init__(self) -> None:
+        if self.family not in ("fc", "resnet", "he"):
+            raise ValueError(f"family {self.family!r} is not one of fc, resnet, he")
+        if self.width < 1 or self.depth < 1:
+            raise ValueError(f"width and depth must be >= 1, got {self.width}, {self.depth}")
+        if self.family == "he" and self.activation != "relu":
+            raise ValueError("the he family (Allen-Zhu et al.) is a ReLU network")
+        if self.family in ("fc", "resnet") and self.activation not in C_SIGMA:
+            raise ValueError(f"no c_sigma for activation {self.activation!r}; one of {', '.join(C_SIGMA)}")
+        activation(self.activation)
+
+    @property
+    def c_sigma(self) -> float:
+        return C_SIGMA[self.activation]
+
+    @property
+    def trainable(self) -> tuple[str, ...]:
+        return ("W",) if self.family == "he" else ("W1", "W", "a")
+
+    def init(self, d: int, generators: Sequence[torch.Generator]) -> dict[str, torch.Tensor]:
+        """Stacked float64 CPU parameters. ``W`` holds the m x m layers: [T, H-1, m, m] for fc/resnet
+        (layers 2..H), [T, L, m, m] for he (W_1..W_L)."""
+        m, H = self.width, self.depth
+        out: dict[str, list[torch.Tensor]] = {}
+        for g in generators:
+            if self.family == "he":
+                s = math.sqrt(self.init_variance / m)
+                p = {
+                    "A": torch.randn(m, d, generator=g, dtype=torch.float64) * s,
+                    "W": torch.randn(H, m, m, generator=g, dtype=torch.float64) * s,
+                    "B": torch.randn(m, generator=g, dtype=torch.float64),
+                }
+            else:
+                p = {
+                    "W1": torch.randn(m, d, generator=g, dtype=torch.float64),
+                    "W": torch.randn(H - 1, m, m, generator=g, dtype=torch.float64),
+                    "a": torch.randn(m, generator=g, dtype=torch.float64),
+                }
+            for k, v in p.items():
+                out.setdefault(k, []).append(v)
+        return {k: torch.stack(v) for k, v in out.items()}
+
+    def hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
+        """The hidden representations [x^(1), ..., x^(H)] (fc/resnet) or [h_0, ..., h_L] (he), each [T, n, m]."""
+        sigma = activation(self.activation)
+        T = next(iter(params.values())).shape[0]
+        Xb = X.expand(T, *X.shape) if X.dim() == 2 else X
+        m, H = self.width, self.depth
+        if self.family == "he":
+            h = torch.relu(Xb @ params["A"].transpose(1, 2))
+            hs = [h]
+            for l in range(H):
+                h = torch.relu(h @ params["W"][:, l].transpose(1, 2))
+                hs.append(h)
+            return hs
+        scale = math.sqrt(self.c_sigma / m)
+        x = scale * sigma(Xb @ params["W1"].transpose(1, 2))
+        xs = [x]
+        for h in range(H - 1):
+            z = sigma(x @ params["W"][:, h].transpose(1, 2))
+            x = x + (self.c_res / (H * math.sqrt(m))) * z if self.family == "resnet" else scale * z
+            xs.append(x)
+        return xs
+
+    def forward(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
+        """Outputs u, [T, n]."""
+        last = self.hidden(params, X)[-1]
+        w = params["B"] if self.family == "he" else params["a"]
+        return (last @ w.unsqueeze(2)).squeeze(2)
+
+
+@dataclass
+class DeepTrajectory:
+    """Loss per step and relative weight movement of T trials of a deep family."""
+
+    model: DeepNet
+    loss: torch.Tensor  #: [T, K+1]
+    diverged: torch.Tensor  #: [T]
+    rel_change: dict[str, torch.Tensor] = field(default_factory=dict)  #: ||theta_K - theta_0|| / ||theta_0|| per tensor, [T]
+    params0: dict[str, torch.Tensor] | None = None
+    paramsK: dict[str, torch.Tensor] | None = None
+    seconds: float = 0.0
+
+    def rel_loss(self) -> torch.Tensor:
+        return self.loss / self.loss[:, :1]
+
+
+def train_deep(
+    model: DeepNet,
+    params: dict[str, torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int,
+    eta: float | torch.Tensor,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    keep_params: bool = False,
+) -> DeepTrajectory:
+    """Full-batch GD with autograd on L = 1/2 sum (u - y)^2 for every trial; divergence is an outcome."""
+    T = next(iter(params.values())).shape[0]
+    eta_t = torch.as_tensor(eta, dtype=dtype, device=device).flatten().expand(T).clone()
+    p = {k: v.to(device=device, dtype=dtype).clone() for k, v in params.items()}
+    p0 = {k: v.clone() for k, v in p.items()}
+    Xd, yd = X.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
+    alive = torch.ones(T, dtype=torch.bool, device=device)
+    losses = torch.empty(T, steps + 1, dtype=dtype, device=device)
+    L0 = None
+    t0 = time.perf_counter()
+    for k in range(steps + 1):
+        for name in model.trainable:
+            p[name].requires_grad_(True)
+        r = model.forward(p, Xd) - yd
+        loss = 0.5 * (r * r).sum(dim=1)
+        if k == 0:
+            L0 = loss.detach().clamp_min(torch.finfo(dtype).tiny)
+        bad = alive & ~(torch.isfinite(loss.detach()) & (loss.detach() <= 1e20 * L0))
+        alive = alive & ~bad
+        losses[:, k] = torch.where(alive, loss.detach(), torch.full_like(L0, float("inf")))
+        if k == steps:
+            break
+        grads = torch.autograd.grad(loss.sum(), [p[n] for n in model.trainable])
+        with torch.no_grad():
+            step = torch.where(alive, eta_t, torch.zeros_like(eta_t))
+            for name, g in zip(model.trainable, grads, strict=True):
+                shape = (T,) + (1,) * (g.dim() - 1)
+                p[name] = p[name].detach() - step.view(shape) * torch.nan_to_num(g)
+    p = {k: v.detach() for k, v in p.items()}
+    rel = {
+        n: ((p[n] - p0[n]).flatten(1).norm(dim=1) / p0[n].flatten(1).norm(dim=1)).cpu().to(torch.float64)
+        for n in model.trainable
+    }
+    return DeepTrajectory(
+        model=model,
+        loss=losses.cpu().to(torch.float64),
+        diverged=~alive.cpu(),
+        rel_change=rel,
+        params0={k: v.cpu() for k, v in p0.items()} if keep_params else None,
+        paramsK={k: v.cpu() for k, v in p.items()} if keep_params else None,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def empirical_ntk(model: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor, names: Sequence[str] | None = None) -> torch.Tensor:
+    """Theta_ij = sum over trainable parameters of <du_i/dtheta, du_j/dtheta>, per trial: [T, n, n].
+
+    Per-example Jacobians with ``torch.func`` (functional_call over one trial's parameters,
+    ``jacrev`` over the trained ones, ``vmap`` over inputs), then J J^T.
+    """
+    names = tuple(names or model.trainable)
+    T = next(iter(params.values())).shape[0]
+    out = []
+    for t in range(T):
+        fixed = {k: v[t : t + 1] for k, v in params.items() if k not in names}
+
+        def f_single(trained: dict[str, torch.Tensor], x: torch.Tensor, fixed=fixed) -> torch.Tensor:
+            full = {**fixed, **{k: v.unsqueeze(0) for k, v in trained.items()}}
+            return model.forward(full, x.unsqueeze(0)).reshape(())
+
+        trained = {k: params[k][t] for k in names}
+        jac = vmap(jacrev(f_single), in_dims=(None, 0))(trained, X)  # {name: [n, *shape]}
+        J = torch.cat([j.reshape(X.shape[0], -1) for j in jac.values()], dim=1)
+        out.append(J @ J.T)
+    return torch.stack(out)
+
+
+
+@torch.no_grad()
+def he_forward_norms(
+    X: torch.Tensor, width: int, depth: int, generators: Sequence[torch.Generator], init_variance: float = 2.0
+) -> torch.Tensor:
+    """||h_{i,l}|| for l = 0..L at a fresh init of the ``he`` family, drawing one layer at a time.
+
+    Same draws, in the same order, as :meth:`DeepNet.init` makes for A and then W_1..W_L one
+    layer at a time, without holding all L m x m layers of all trials in memory. Returns [T, L+1, n].
+    """
+    m = width
+    s = math.sqrt(init_variance / m)
+    out = []
+    for g in generators:
+        h = torch.relu(X @ (torch.randn(m, X.shape[1], generator=g, dtype=torch.float64) * s).T)  # [n, m]
+        norms = [h.norm(dim=1)]
+        for _ in range(depth):
+            h = torch.relu(h @ (torch.randn(m, m, generator=g, dtype=torch.float64) * s).T)
+            norms.append(h.norm(dim=1))
+        out.append(torch.stack(norms))
+    return torch.stack(out)

@@ -1,0 +1,147 @@
+"""Deep model families: forward and gradients against plain autograd references, batching, NTK."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from harness import ProblemSpec, kernels, trial_generators
+from harness.deep import C_SIGMA, DeepNet, activation, empirical_ntk, he_forward_norms, train_deep
+
+F64 = torch.float64
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return ProblemSpec(n=6, d=5, seed=3).build()
+
+
+def _reference_forward(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
+    """One trial, one input, written out layer by layer from the papers' equations."""
+    sigma = activation(net.activation)
+    m, H = net.width, net.depth
+    if net.family == "he":
+        h = torch.relu(p["A"] @ x)
+        for l in range(H):
+            h = torch.relu(p["W"][l] @ h)
+        return p["B"] @ h
+    c = math.sqrt(C_SIGMA[net.activation] / m)
+    h = c * sigma(p["W1"] @ x)
+    for l in range(H - 1):
+        z = sigma(p["W"][l] @ h)
+        h = h + net.c_res / (H * math.sqrt(m)) * z if net.family == "resnet" else c * z
+    return p["a"] @ h
+
+
+FAMILIES = [("fc", "softplus", 3), ("fc", "relu", 2), ("fc", "tanh", 3), ("resnet", "softplus", 4), ("he", "relu", 3)]
+
+
+@pytest.mark.parametrize(("family", "act", "depth"), FAMILIES)
+def test_forward_matches_reference(problem, family, act, depth):
+    net = DeepNet(family, 16, depth, act)
+    par = net.init(problem.d, trial_generators("deep.fwd", 0, 3))
+    u = net.forward(par, problem.X)
+    for t in range(3):
+        pt = {k: v[t] for k, v in par.items()}
+        ref = torch.stack([_reference_forward(net, pt, x) for x in problem.X])
+        torch.testing.assert_close(u[t], ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("family", "act", "depth"), FAMILIES)
+def test_one_gd_step_matches_autograd_reference(problem, family, act, depth):
+    net = DeepNet(family, 12, depth, act)
+    par = net.init(problem.d, trial_generators("deep.grad", 0, 2))
+    eta = 0.05
+    tr = train_deep(net, par, problem.X, problem.y, steps=1, eta=eta, keep_params=True)
+    for t in range(2):
+        pt = {k: v[t].clone().requires_grad_(k in net.trainable) for k, v in par.items()}
+        u = torch.stack([_reference_forward(net, pt, x) for x in problem.X])
+        loss = 0.5 * ((u - problem.y) ** 2).sum()
+        loss.backward()
+        assert math.isclose(float(tr.loss[t, 0]), float(loss.detach()), rel_tol=1e-12)
+        for k in par:
+            expect = pt[k].detach() - eta * pt[k].grad if k in net.trainable else par[k][t]
+            torch.testing.assert_close(tr.paramsK[k][t], expect, rtol=1e-11, atol=1e-12)
+
+
+def test_batched_equals_single(problem):
+    net = DeepNet("resnet", 24, 3, "softplus")
+    gens = trial_generators("deep.batch", 0, 3)
+    par = net.init(problem.d, gens)
+    eta = torch.tensor([0.05, 0.1, 0.2], dtype=F64)
+    tr = train_deep(net, par, problem.X, problem.y, steps=30, eta=eta)
+    for t in range(3):
+        alone = train_deep(net, {k: v[t : t + 1] for k, v in par.items()}, problem.X, problem.y, steps=30, eta=float(eta[t]))
+        torch.testing.assert_close(tr.loss[t], alone.loss[0], rtol=1e-12, atol=1e-14)
+
+
+def test_he_family_trains_only_middle_layers(problem):
+    net = DeepNet("he", 16, 2, "relu")
+    par = net.init(problem.d, trial_generators("deep.he", 0, 2))
+    tr = train_deep(net, par, problem.X, problem.y, steps=5, eta=1e-3, keep_params=True)
+    assert torch.equal(tr.paramsK["A"], par["A"]) and torch.equal(tr.paramsK["B"], par["B"])
+    assert not torch.equal(tr.paramsK["W"], par["W"])
+    assert set(tr.rel_change) == {"W"}
+
+
+def test_divergence_is_an_outcome(problem):
+    net = DeepNet("fc", 16, 2, "relu")
+    par = net.init(problem.d, trial_generators("deep.div", 0, 2))
+    tr = train_deep(net, par, problem.X, problem.y, steps=40, eta=torch.tensor([0.01, 1e4], dtype=F64))
+    assert tr.diverged.tolist() == [False, True]
+    assert torch.isinf(tr.loss[1, -1]) and torch.isfinite(tr.loss[0]).all()
+
+
+def test_empirical_ntk_two_layer_closed_form(problem):
+    """Depth-1 fc with ReLU is the two-layer net (a ~ N(0,1), scale sqrt(2/m)): Theta = H + G exactly."""
+    m = 40
+    net = DeepNet("fc", m, 1, "relu")
+    par = net.init(problem.d, trial_generators("deep.ntk", 0, 2))
+    K = empirical_ntk(net, par, problem.X)
+    c = math.sqrt(2 / m)
+    ref = kernels.gram_first_layer(problem.X, par["W1"], par["a"], c) + kernels.gram_output_layer(problem.X, par["W1"], c)
+    torch.testing.assert_close(K, ref, rtol=1e-12, atol=1e-13)
+
+
+def test_empirical_ntk_subset_of_parameters(problem):
+    net = DeepNet("fc", 20, 2, "softplus")
+    par = net.init(problem.d, trial_generators("deep.ntk2", 0, 1))
+    full = empirical_ntk(net, par, problem.X)
+    parts = sum(empirical_ntk(net, par, problem.X, names=[n]) for n in net.trainable)
+    torch.testing.assert_close(full, parts, rtol=1e-12, atol=1e-12)
+    ev = torch.linalg.eigvalsh(full[0])
+    assert float(ev[0]) > -1e-10, "an NTK must be PSD"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"family": "cnn", "width": 8, "depth": 2}, "family"),
+        ({"family": "he", "width": 8, "depth": 2, "activation": "softplus"}, "ReLU"),
+        ({"family": "fc", "width": 8, "depth": 0}, ">= 1"),
+        ({"family": "fc", "width": 8, "depth": 2, "activation": "gelu"}, "c_sigma"),
+        ({"family": "fc", "width": 8, "depth": 2, "activation": "swish"}, "c_sigma"),
+    ],
+)
+def test_bad_models_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DeepNet(**kwargs)
+
+
+def test_he_forward_norms_match_the_model(problem):
+    """The streaming forward equals DeepNet('he').hidden on parameters drawn in the same order."""
+    m, L = 24, 3
+    norms = he_forward_norms(problem.X, m, L, trial_generators("deep.stream", 0, 2))
+    gens = trial_generators("deep.stream", 0, 2)
+    s = math.sqrt(2.0 / m)
+    par = {"A": [], "W": [], "B": []}
+    for g in gens:
+        par["A"].append(torch.randn(m, problem.d, generator=g, dtype=F64) * s)
+        par["W"].append(torch.stack([torch.randn(m, m, generator=g, dtype=F64) * s for _ in range(L)]))
+        par["B"].append(torch.zeros(m, dtype=F64))
+    par = {k: torch.stack(v) for k, v in par.items()}
+    hs = DeepNet("he", m, L, "relu").hidden(par, problem.X)
+    ref = torch.stack([h.norm(dim=2) for h in hs], dim=1)  # [T, L+1, n]
+    torch.testing.assert_close(norms, ref, rtol=1e-12, atol=1e-12)
