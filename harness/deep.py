@@ -111,8 +111,8 @@ class DeepNet:
         if self.family == "he":
             h = torch.relu(Xb @ params["A"].transpose(1, 2))
             hs = [h]
-            for l in range(H):
-                h = torch.relu(h @ params["W"][:, l].transpose(1, 2))
+            for layer in range(H):
+                h = torch.relu(h @ params["W"][:, layer].transpose(1, 2))
                 hs.append(h)
             return hs
         scale = math.sqrt(self.c_sigma / m)

@@ -24,13 +24,13 @@ def _reference_forward(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
     m, H = net.width, net.depth
     if net.family == "he":
         h = torch.relu(p["A"] @ x)
-        for l in range(H):
-            h = torch.relu(p["W"][l] @ h)
+        for layer in range(H):
+            h = torch.relu(p["W"][layer] @ h)
         return p["B"] @ h
     c = math.sqrt(C_SIGMA[net.activation] / m)
     h = c * sigma(p["W1"] @ x)
-    for l in range(H - 1):
-        z = sigma(p["W"][l] @ h)
+    for layer in range(H - 1):
+        z = sigma(p["W"][layer] @ h)
         h = h + net.c_res / (H * math.sqrt(m)) * z if net.family == "resnet" else c * z
     return p["a"] @ h
 
