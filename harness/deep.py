@@ -28,6 +28,8 @@ from typing import Literal
 import torch
 from torch.func import jacrev, vmap
 
+from .trajectory import FLOOR_REL, BoundCheck, check_rate_bound
+
 __all__ = ["C_SIGMA", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "train_deep"]
 
 Family = Literal["fc", "resnet", "he"]
@@ -138,13 +140,29 @@ class DeepTrajectory:
     model: DeepNet
     loss: torch.Tensor  #: [T, K+1]
     diverged: torch.Tensor  #: [T]
+    dtype: torch.dtype = torch.float64
     rel_change: dict[str, torch.Tensor] = field(default_factory=dict)  #: ||theta_K - theta_0|| / ||theta_0|| per tensor, [T]
     params0: dict[str, torch.Tensor] | None = None
     paramsK: dict[str, torch.Tensor] | None = None
     seconds: float = 0.0
 
+    @property
+    def trials(self) -> int:
+        return int(self.loss.shape[0])
+
+    @property
+    def steps(self) -> int:
+        return int(self.loss.shape[1]) - 1
+
+    @property
+    def floor_rel(self) -> float:
+        return FLOOR_REL[self.dtype]
+
     def rel_loss(self) -> torch.Tensor:
         return self.loss / self.loss[:, :1]
+
+    def check_rate_bound(self, per_step: torch.Tensor | float, tol: float = 1e-9) -> BoundCheck:
+        return check_rate_bound(self.loss, per_step, self.floor_rel, tol)
 
 
 def train_deep(
@@ -196,6 +214,7 @@ def train_deep(
         model=model,
         loss=losses.cpu().to(torch.float64),
         diverged=~alive.cpu(),
+        dtype=dtype,
         rel_change=rel,
         params0={k: v.cpu() for k, v in p0.items()} if keep_params else None,
         paramsK={k: v.cpu() for k, v in p.items()} if keep_params else None,
@@ -203,28 +222,40 @@ def train_deep(
     )
 
 
-def empirical_ntk(model: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor, names: Sequence[str] | None = None) -> torch.Tensor:
+def empirical_ntk(
+    model: DeepNet,
+    params: dict[str, torch.Tensor],
+    X: torch.Tensor,
+    names: Sequence[str] | None = None,
+    max_elements: int = 1 << 26,
+) -> torch.Tensor:
     """Theta_ij = sum over trainable parameters of <du_i/dtheta, du_j/dtheta>, per trial: [T, n, n].
 
-    Per-example Jacobians with ``torch.func`` (functional_call over one trial's parameters,
-    ``jacrev`` over the trained ones, ``vmap`` over inputs), then J J^T.
+    Per-example Jacobians with ``torch.func``: ``jacrev`` of one trial's output at one input,
+    ``vmap`` over inputs and over trials (in chunks of trials so that the stacked Jacobians hold at
+    most ``max_elements`` numbers), then J J^T.
     """
     names = tuple(names or model.trainable)
     T = next(iter(params.values())).shape[0]
+    n = X.shape[0]
+    n_params = sum(params[k][0].numel() for k in names)
+
+    def f_single(trained: dict[str, torch.Tensor], fixed: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        full = {**{k: v.unsqueeze(0) for k, v in fixed.items()}, **{k: v.unsqueeze(0) for k, v in trained.items()}}
+        return model.forward(full, x.unsqueeze(0)).reshape(())
+
+    per_inputs = vmap(jacrev(f_single), in_dims=(None, None, 0))  # over inputs
+    per_trials = vmap(per_inputs, in_dims=(0, 0, None))  # over trials
+    chunk = max(1, max_elements // max(1, n * n_params))
     out = []
-    for t in range(T):
-        fixed = {k: v[t : t + 1] for k, v in params.items() if k not in names}
-
-        def f_single(trained: dict[str, torch.Tensor], x: torch.Tensor, fixed=fixed) -> torch.Tensor:
-            full = {**fixed, **{k: v.unsqueeze(0) for k, v in trained.items()}}
-            return model.forward(full, x.unsqueeze(0)).reshape(())
-
-        trained = {k: params[k][t] for k in names}
-        jac = vmap(jacrev(f_single), in_dims=(None, 0))(trained, X)  # {name: [n, *shape]}
-        J = torch.cat([j.reshape(X.shape[0], -1) for j in jac.values()], dim=1)
-        out.append(J @ J.T)
-    return torch.stack(out)
-
+    for lo in range(0, T, chunk):
+        sl = slice(lo, min(T, lo + chunk))
+        trained = {k: params[k][sl] for k in names}
+        fixed = {k: v[sl] for k, v in params.items() if k not in names}
+        jac = per_trials(trained, fixed, X)  # {name: [t, n, *shape]}
+        J = torch.cat([j.reshape(j.shape[0], n, -1) for j in jac.values()], dim=2)
+        out.append(J @ J.transpose(1, 2))
+    return torch.cat(out)
 
 
 @torch.no_grad()

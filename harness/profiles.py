@@ -30,6 +30,7 @@ class Profile:
     width_multipliers: tuple[int, ...]  #: m = k * n for "practical width" claims
     scaling_seeds: int  #: seeds per width in scaling-law fits
     max_depth: int = 16  #: deepest network for deep-family claims
+    deep_width: int = 64  #: width of deep networks in training claims
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -65,6 +66,7 @@ PROFILES: dict[str, Profile] = {
         width_multipliers=(2, 4, 8, 16),
         scaling_seeds=6,
         max_depth=64,
+        deep_width=256,
         description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds.",
     ),
     "nightly": Profile(
@@ -80,6 +82,7 @@ PROFILES: dict[str, Profile] = {
         width_multipliers=(2, 4, 8, 16, 32),
         scaling_seeds=8,
         max_depth=128,
+        deep_width=1024,
         description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps.",
     ),
 }

@@ -15,7 +15,7 @@ import torch
 
 from .models import Params, TwoLayerReLU
 
-__all__ = ["FLOOR_REL", "BoundCheck", "Trajectory"]
+__all__ = ["FLOOR_REL", "BoundCheck", "Trajectory", "check_rate_bound"]
 
 #: Relative loss below which float arithmetic, not the dynamics, decides the value.
 FLOOR_REL = {torch.float64: 1e-24, torch.float32: 1e-10}
@@ -72,30 +72,8 @@ class Trajectory:
         return self.loss / self.loss[:, :1]
 
     def check_rate_bound(self, per_step: torch.Tensor | float, tol: float = 1e-9) -> BoundCheck:
-        """Check L(k) <= per_step^k L(0) (1 + tol) wherever per_step^k >= floor_rel.
-
-        ``per_step`` is a scalar or [T] (e.g. 1 - eta lambda_0 / 2). ||y - u||^2 = 2L, so the
-        DZPS bound on the squared residual is the same bound on L.
-        """
-        T, K1 = self.loss.shape
-        rho = torch.as_tensor(per_step, dtype=torch.float64).expand(T).reshape(T, 1)
-        k = torch.arange(K1, dtype=torch.float64).reshape(1, K1)
-        log_bound = k * torch.log(rho.clamp_min(1e-300))
-        checkable = (log_bound >= torch.log(torch.tensor(self.floor_rel, dtype=torch.float64))) & (k >= 1)
-        rel = self.rel_loss()
-        with torch.no_grad():
-            log_ratio = torch.log(rel.clamp_min(1e-300)) - log_bound
-            log_ratio = torch.where(torch.isfinite(rel), log_ratio, torch.full_like(log_ratio, float("inf")))
-        log_ratio = torch.where(checkable, log_ratio, torch.full_like(log_ratio, -float("inf")))
-        worst, worst_k = log_ratio.max(dim=1)
-        bad = log_ratio > torch.log1p(torch.tensor(tol, dtype=torch.float64))
-        first = torch.where(bad.any(dim=1), bad.to(torch.int64).argmax(dim=1), torch.full((T,), -1))
-        # scale-free closeness: the fraction of the loss's log-decay that the bound asks for
-        log_rel = torch.log(rel.clamp_min(1e-300))
-        decay = torch.where(log_rel < 0, log_bound / log_rel, torch.full_like(log_rel, float("inf")))
-        decay = torch.where(torch.isfinite(rel) | ~checkable, decay, torch.full_like(decay, float("inf")))
-        decay = torch.where(checkable & (log_bound < 0), decay, torch.full_like(decay, -float("inf")))
-        return BoundCheck(worst.exp(), worst_k, first, checkable.sum(dim=1).expand(T), decay.max(dim=1).values)
+        """Check L(k) <= per_step^k L(0) (1 + tol) wherever per_step^k >= floor_rel (see :func:`check_rate_bound`)."""
+        return check_rate_bound(self.loss, per_step, self.floor_rel, tol)
 
     def contraction(self, lo: float | None = None, hi: float = 1e-1) -> torch.Tensor:
         """Per-trial fitted per-step factor exp(slope of log L(k)) over steps with lo <= L/L0 <= hi.
@@ -117,3 +95,30 @@ class Trajectory:
             "final_rel_loss_median": float(rel.median()),
             "seconds": self.seconds,
         }
+
+
+def check_rate_bound(loss: torch.Tensor, per_step: torch.Tensor | float, floor_rel: float, tol: float = 1e-9) -> BoundCheck:
+    """Check L(k) <= per_step^k L(0) (1 + tol) for a [T, K+1] loss, wherever per_step^k >= floor_rel.
+
+    ``per_step`` is a scalar or [T] (e.g. 1 - eta lambda_0 / 2). ||y - u||^2 = 2L, so the DZPS bound
+    on the squared residual is the same bound on L. A non-finite loss (divergence) is a violation.
+    """
+    T, K1 = loss.shape
+    rho = torch.as_tensor(per_step, dtype=torch.float64).expand(T).reshape(T, 1)
+    k = torch.arange(K1, dtype=torch.float64).reshape(1, K1)
+    log_bound = k * torch.log(rho.clamp_min(1e-300))
+    checkable = (log_bound >= torch.log(torch.tensor(floor_rel, dtype=torch.float64))) & (k >= 1)
+    rel = loss / loss[:, :1]
+    with torch.no_grad():
+        log_ratio = torch.log(rel.clamp_min(1e-300)) - log_bound
+        log_ratio = torch.where(torch.isfinite(rel), log_ratio, torch.full_like(log_ratio, float("inf")))
+    log_ratio = torch.where(checkable, log_ratio, torch.full_like(log_ratio, -float("inf")))
+    worst, worst_k = log_ratio.max(dim=1)
+    bad = log_ratio > torch.log1p(torch.tensor(tol, dtype=torch.float64))
+    first = torch.where(bad.any(dim=1), bad.to(torch.int64).argmax(dim=1), torch.full((T,), -1))
+    # scale-free closeness: the fraction of the loss's log-decay that the bound asks for
+    log_rel = torch.log(rel.clamp_min(1e-300))
+    decay = torch.where(log_rel < 0, log_bound / log_rel, torch.full_like(log_rel, float("inf")))
+    decay = torch.where(torch.isfinite(rel) | ~checkable, decay, torch.full_like(decay, float("inf")))
+    decay = torch.where(checkable & (log_bound < 0), decay, torch.full_like(decay, -float("inf")))
+    return BoundCheck(worst.exp(), worst_k, first, checkable.sum(dim=1).expand(T), decay.max(dim=1).values)

@@ -1,0 +1,90 @@
+"""Claims of Du, Lee, Li, Wang, Zhai (2019), "Gradient Descent Finds Global Minima of Deep Neural
+Networks", arXiv:1811.03804 (ICML 2019).
+
+Networks (catalogue section B): fully connected x^(h) = sqrt(c_sigma/m) sigma(W^(h) x^(h-1)) and
+ResNet x^(h) = x^(h-1) + c_res/(H sqrt m) sigma(W^(h) x^(h-1)); f = a^T x^(H); all entries N(0, 1);
+all layers trained; softplus (analytic, not a polynomial: Condition 3.2); L = 1/2 sum (f - y)^2.
+
+Theorems 5.1 / 6.1: with width large enough (2^O(H) for fully connected, poly(H) for ResNet) and a
+small enough step, L(k) <= (1 - eta lambda / 2)^k L(0), lambda the least eigenvalue of the limiting
+Gram. The widths and step sizes of the theorems cannot be run; the claim is checked at a practical
+width with eta = c / lambda_max(Theta(0)) and lambda = lambda_min(Theta(0)) of the empirical NTK of
+all layers at initialization (torch.func), per seed.
+"""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import claim, device, dtype, evidence, profile, trial_generators
+from harness.checks import decide_probability, plot_rel_loss
+from harness.deep import DeepNet, empirical_ntk, train_deep
+from harness.papers import DLLWZ
+from harness.strategies import problems, step_factors
+
+DELTA = 0.1
+
+
+def _deep_rate(spec, family, depth, c, width, cid):
+    ev = evidence()
+    p = spec.build()
+    P = profile()
+    net = DeepNet(family, width, depth, "softplus")
+    params = net.init(p.d, trial_generators(cid, spec.seed * 7919 + depth, P.replicates))
+    eig = torch.linalg.eigvalsh(empirical_ntk(net, params, p.X))
+    lmin, lmax = eig[:, 0], eig[:, -1]
+    eta = c / lmax
+    tr = train_deep(net, params, p.X, p.y, steps=P.steps, eta=eta, device=device(), dtype=dtype())
+    per_step = 1 - eta * lmin / 2
+    chk = tr.check_rate_bound(per_step)
+    ev.size(n=p.n, d=p.d, m=width, depth=depth)
+    ev.figure("lambda_min / lambda_max of Theta(0) (median)", float((lmin / lmax).median()))
+    ev.figure("final L/L0 (median)", float(tr.rel_loss()[:, -1].median()))
+    ev.figure("relative change of the hidden layers ||W(K) - W(0)|| / ||W(0)|| (median)", float(tr.rel_change["W"].median()) if depth > 1 else None)
+    ev.figure("worst max_k L(k) / bound(k)", float(chk.worst_ratio.max()), predicted="<= 1")
+    ev.margin(float(chk.worst_decay_ratio.max()), "max over seeds and steps of log (1 - eta lambda_min(Theta(0))/2)^k / log(L(k)/L(0))")
+    kk = torch.arange(tr.steps + 1, dtype=torch.float64)
+    plot_rel_loss(
+        ev,
+        tr,
+        float(per_step.median()) ** kk,
+        bound_label="(1 - eta lambda_min(Theta(0))/2)^k, median seed",
+        title=f"{family} depth {depth}, m={width}, softplus, eta={c:.2f}/lambda_max(Theta(0))",
+    )
+    decide_probability(ev, chk.violated | tr.diverged, DELTA, f"linear-rate bound ({family}, H={depth}, m={width})")
+
+
+@claim(
+    id="dllwz2019.thm5.1_6.1.linear_rate",
+    paper=DLLWZ,
+    theorem="Theorems 5.1 (fully connected) and 6.1 (ResNet)",
+    statement="For deep fully-connected nets and ResNets with a smooth analytic activation, all layers trained, width large "
+    "enough and a small step, with probability >= 1 - delta: L(k) <= (1 - eta lambda / 2)^k L(0).",
+    quantifier="probability",
+    predicate=f"per seed, L(k) <= (1 - eta lambda_min(Theta(0))/2)^k L(0) at every step above the float floor, Theta(0) the "
+    f"empirical NTK of all layers at init, eta = c / lambda_max(Theta(0)); on all but a delta={DELTA} fraction of seeds",
+    regime="The theorems' widths (m ~ n^4 2^O(H), n^4 H^2) and steps cannot be run; practical width = the profile's deep_width "
+    "(64 in quick), depth 2..4, softplus.",
+)
+@given(spec=problems(max_n=8, max_n_over_d=2.0), family=st.sampled_from(["fc", "resnet"]), depth=st.integers(2, 4), c=step_factors(0.25, 1.0))
+def test_deep_linear_rate(spec, family, depth, c):
+    _deep_rate(spec, family, depth, c, profile().deep_width, "dllwz2019.thm5.1_6.1.linear_rate")
+
+
+@claim(
+    id="dllwz2019.control.narrow_deep_net",
+    paper=DLLWZ,
+    theorem="Theorem 5.1 (outside its hypotheses)",
+    statement="(planted, false) The linear-rate bound holds for a plain fully-connected net of width 8 at depth 6 to 8: "
+    "a net too narrow for its depth.",
+    quantifier="probability",
+    expect="falsified",
+    control_of="dllwz2019.thm5.1_6.1.linear_rate",
+    notes="Theorem 5.1 needs a width exponential in the depth; at m = 8 the Gram moves during training and most seeds break the bound.",
+)
+@given(spec=problems(max_n=8, max_n_over_d=2.0), depth=st.integers(6, 8), c=step_factors(0.5, 1.0))
+def test_control_narrow_deep_net(spec, depth, c):
+    _deep_rate(spec, "fc", depth, c, 8, "dllwz2019.control.narrow_deep_net")
+
