@@ -13,8 +13,16 @@ Families (parameters of T trials stacked along a leading axis; each trial draws 
   only W_1..W_L trained. ``init_variance`` (2 by default) is the numerator of the init variance:
   1 gives the vanishing and 4 the exploding signal of the catalogue's negative controls.
 
-Training (:func:`train_deep`) is full-batch GD on L = 1/2 sum_i (f(x_i) - y_i)^2 per trial with
-autograd: trials are independent, so the gradient of the sum over trials is each trial's own.
+Options shared by the families: ``outputs`` > 1 gives a vector output (a is [m, outputs]; for ``he``
+B is [outputs, m] with entries N(0, 1/outputs), as in the paper); ``output_scaling="mean_field"``
+multiplies the output by 1/sqrt(m) (the mean-field 1/m normalization of the last layer, the
+negative control of the linearization claims).
+
+Training (:func:`train_deep`) is GD (full batch) or SGD (``batch_size``, minibatches drawn per trial
+from the trial's own generator) with autograd on L = 1/2 sum_i (f(x_i) - y_i)^2 or the summed
+softmax cross-entropy, per trial: trials are independent, so the gradient of the sum over trials is
+each trial's own. ``alpha`` and ``center`` give Chizat et al.'s lazy-training objective
+F(theta) = R(alpha (f(theta) - f(theta_0))) / alpha^2.
 """
 
 from __future__ import annotations
@@ -28,14 +36,16 @@ from typing import Literal
 import torch
 from torch.func import jacrev, vmap
 
+from .deep_kernels import ACTIVATIONS, c_sigma
 from .trajectory import FLOOR_REL, BoundCheck, check_rate_bound
 
 __all__ = ["C_SIGMA", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "train_deep"]
 
 Family = Literal["fc", "resnet", "he"]
 
-#: 1 / E[sigma(z)^2], z ~ N(0, 1) (catalogue 1.5, verified numerically there).
-C_SIGMA = {"relu": 2.0, "softplus": 1.085487, "tanh": 2.536175}
+#: 1 / E[sigma(z)^2], z ~ N(0, 1) (DLLWZ Sec. 5), by Gauss-Hermite quadrature (relu: exactly 2;
+#: softplus 1.0854870, tanh 2.5361755, gelu 2.3489...; catalogue 1.5).
+C_SIGMA = {name: c_sigma(name) for name in ACTIVATIONS}
 
 
 def activation(name: str):
@@ -61,6 +71,8 @@ class DeepNet:
     activation: str = "softplus"
     c_res: float = 0.1
     init_variance: float = 2.0  #: for ``he``: entries of A, W_l ~ N(0, init_variance / m)
+    outputs: int = 1  #: output dimension (> 1 for classification)
+    output_scaling: Literal["ntk", "mean_field"] = "ntk"  #: mean_field multiplies the output by 1/sqrt(m)
 
     def __post_init__(self) -> None:
         if self.family not in ("fc", "resnet", "he"):
@@ -72,6 +84,10 @@ class DeepNet:
         if self.family in ("fc", "resnet") and self.activation not in C_SIGMA:
             raise ValueError(f"no c_sigma for activation {self.activation!r}; one of {', '.join(C_SIGMA)}")
         activation(self.activation)
+        if self.outputs < 1:
+            raise ValueError(f"outputs must be >= 1, got {self.outputs}")
+        if self.output_scaling not in ("ntk", "mean_field"):
+            raise ValueError(f"output_scaling {self.output_scaling!r} is not one of ntk, mean_field")
 
     @property
     def c_sigma(self) -> float:
@@ -92,13 +108,17 @@ class DeepNet:
                 p = {
                     "A": torch.randn(m, d, generator=g, dtype=torch.float64) * s,
                     "W": torch.randn(H, m, m, generator=g, dtype=torch.float64) * s,
-                    "B": torch.randn(m, generator=g, dtype=torch.float64),
+                    "B": torch.randn(m, generator=g, dtype=torch.float64)
+                    if self.outputs == 1
+                    else torch.randn(self.outputs, m, generator=g, dtype=torch.float64) / math.sqrt(self.outputs),
                 }
             else:
                 p = {
                     "W1": torch.randn(m, d, generator=g, dtype=torch.float64),
                     "W": torch.randn(H - 1, m, m, generator=g, dtype=torch.float64),
-                    "a": torch.randn(m, generator=g, dtype=torch.float64),
+                    "a": torch.randn(m, generator=g, dtype=torch.float64)
+                    if self.outputs == 1
+                    else torch.randn(m, self.outputs, generator=g, dtype=torch.float64),
                 }
             for k, v in p.items():
                 out.setdefault(k, []).append(v)
@@ -127,24 +147,33 @@ class DeepNet:
         return xs
 
     def forward(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-        """Outputs u, [T, n]."""
+        """Outputs u: [T, n] (one output) or [T, n, outputs]. X is [n, d] or per-trial [T, n, d]."""
         last = self.hidden(params, X)[-1]
-        w = params["B"] if self.family == "he" else params["a"]
-        return (last @ w.unsqueeze(2)).squeeze(2)
+        if self.family == "he":
+            w = params["B"] if self.outputs == 1 else params["B"].transpose(1, 2)  # [T, m(, c)]
+        else:
+            w = params["a"]
+        u = last @ w.unsqueeze(2) if self.outputs == 1 else last @ w
+        if self.output_scaling == "mean_field":
+            u = u / math.sqrt(self.width)
+        return u.squeeze(2) if self.outputs == 1 else u
 
 
 @dataclass
 class DeepTrajectory:
-    """Loss per step and relative weight movement of T trials of a deep family."""
+    """Loss per step and weight movement of T trials of a deep family (see :func:`train_deep`)."""
 
     model: DeepNet
-    loss: torch.Tensor  #: [T, K+1]
+    loss: torch.Tensor  #: [T, K+1], the full-batch training objective at every step
     diverged: torch.Tensor  #: [T]
     dtype: torch.dtype = torch.float64
     rel_change: dict[str, torch.Tensor] = field(default_factory=dict)  #: ||theta_K - theta_0|| / ||theta_0|| per tensor, [T]
     params0: dict[str, torch.Tensor] | None = None
     paramsK: dict[str, torch.Tensor] | None = None
     seconds: float = 0.0
+    accuracy: torch.Tensor | None = None  #: [T, K+1] training accuracy (cross-entropy runs)
+    movement: torch.Tensor | None = None  #: [T, K+1] ||theta(k) - theta(0)|| over all trained tensors (track_movement)
+    outputs: torch.Tensor | None = None  #: [T, K+1, n(, c)] the model's outputs at every step (keep_outputs)
 
     @property
     def trials(self) -> int:
@@ -164,6 +193,29 @@ class DeepTrajectory:
     def check_rate_bound(self, per_step: torch.Tensor | float, tol: float = 1e-9) -> BoundCheck:
         return check_rate_bound(self.loss, per_step, self.floor_rel, tol)
 
+    def steps_to(self, rel: float) -> torch.Tensor:
+        """First step k with L(k) <= rel L(0), per trial (float; inf where never reached)."""
+        hit = self.rel_loss() <= rel
+        first = torch.where(hit.any(dim=1), hit.to(torch.int64).argmax(dim=1).to(torch.float64), torch.tensor(float("inf")))
+        return first
+
+
+def _objective(
+    model: DeepNet, p: dict[str, torch.Tensor], X: torch.Tensor, y: torch.Tensor, loss: str, alpha: float, f0: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-trial objective R(alpha (f - f0)) / alpha^2 and the model's outputs alpha (f - f0)."""
+    u = model.forward(p, X)
+    if f0 is not None:
+        u = u - f0
+    u = alpha * u
+    if loss == "mse":
+        r = u - y
+        obj = 0.5 * (r * r).flatten(1).sum(dim=1)
+    else:
+        T, n, c = u.shape
+        obj = torch.nn.functional.cross_entropy(u.reshape(T * n, c), y.expand(T, n).reshape(-1), reduction="none").view(T, n).sum(dim=1)
+    return obj / alpha**2, u
+
 
 def train_deep(
     model: DeepNet,
@@ -176,30 +228,77 @@ def train_deep(
     device: str = "cpu",
     dtype: torch.dtype = torch.float64,
     keep_params: bool = False,
+    loss: Literal["mse", "ce"] = "mse",
+    batch_size: int | None = None,
+    batch_generators: Sequence[torch.Generator] | None = None,
+    alpha: float = 1.0,
+    center: bool = False,
+    track_movement: bool = False,
+    keep_outputs: bool = False,
 ) -> DeepTrajectory:
-    """Full-batch GD with autograd on L = 1/2 sum (u - y)^2 for every trial; divergence is an outcome."""
+    """GD or SGD with autograd for every trial; divergence (non-finite or 1e20 x L(0)) is an outcome.
+
+    * ``loss="mse"``: R(u) = 1/2 sum_i (u_i - y_i)^2; ``loss="ce"``: summed softmax cross-entropy with
+      integer labels y (needs ``model.outputs >= 2``); the accuracy is recorded at every step.
+    * ``batch_size`` b < n: SGD; each step every trial draws b distinct examples from its own generator
+      in ``batch_generators`` and steps along (n / b) x the minibatch gradient (unbiased for the full
+      gradient). ``loss`` records the full-batch objective at every step.
+    * ``alpha``, ``center``: the objective R(alpha (f(theta) - f(theta_0))) / alpha^2 of Chizat et al.
+      (``center=False``: R(alpha f(theta)) / alpha^2).
+    """
     T = next(iter(params.values())).shape[0]
+    n = X.shape[0]
+    if loss not in ("mse", "ce"):
+        raise ValueError(f"loss {loss!r} is not one of mse, ce")
+    if loss == "ce" and model.outputs < 2:
+        raise ValueError("cross-entropy needs a model with outputs >= 2")
+    if alpha <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    sgd = batch_size is not None and batch_size < n
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if sgd and (batch_generators is None or len(batch_generators) != T):
+        raise ValueError(f"SGD (batch_size={batch_size} < n={n}) needs one batch generator per trial ({T})")
     eta_t = torch.as_tensor(eta, dtype=dtype, device=device).flatten().expand(T).clone()
     p = {k: v.to(device=device, dtype=dtype).clone() for k, v in params.items()}
     p0 = {k: v.clone() for k, v in p.items()}
-    Xd, yd = X.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
+    Xd = X.to(device=device, dtype=dtype)
+    yd = y.to(device=device, dtype=torch.int64 if loss == "ce" else dtype)
+    with torch.no_grad():
+        f0 = model.forward(p, Xd) if center else None
     alive = torch.ones(T, dtype=torch.bool, device=device)
     losses = torch.empty(T, steps + 1, dtype=dtype, device=device)
+    acc = torch.empty(T, steps + 1, dtype=dtype, device=device) if loss == "ce" else None
+    move = torch.zeros(T, steps + 1, dtype=dtype, device=device) if track_movement else None
+    outs = [] if keep_outputs else None
     L0 = None
     t0 = time.perf_counter()
     for k in range(steps + 1):
         for name in model.trainable:
             p[name].requires_grad_(True)
-        r = model.forward(p, Xd) - yd
-        loss = 0.5 * (r * r).sum(dim=1)
+        full, u = _objective(model, p, Xd, yd, loss, alpha, f0)
         if k == 0:
-            L0 = loss.detach().clamp_min(torch.finfo(dtype).tiny)
-        bad = alive & ~(torch.isfinite(loss.detach()) & (loss.detach() <= 1e20 * L0))
+            L0 = full.detach().clamp_min(torch.finfo(dtype).tiny)
+        bad = alive & ~(torch.isfinite(full.detach()) & (full.detach() <= 1e20 * L0))
         alive = alive & ~bad
-        losses[:, k] = torch.where(alive, loss.detach(), torch.full_like(L0, float("inf")))
+        losses[:, k] = torch.where(alive, full.detach(), torch.full_like(L0, float("inf")))
+        if acc is not None:
+            acc[:, k] = (u.detach().argmax(dim=2) == yd).to(dtype).mean(dim=1)
+        if move is not None and k > 0:
+            move[:, k] = torch.sqrt(sum(((p[nm].detach() - p0[nm]).flatten(1) ** 2).sum(dim=1) for nm in model.trainable))
+        if outs is not None:
+            outs.append(u.detach().cpu())
         if k == steps:
             break
-        grads = torch.autograd.grad(loss.sum(), [p[n] for n in model.trainable])
+        if sgd:
+            idx = torch.stack([torch.randperm(n, generator=g)[:batch_size] for g in batch_generators]).to(device)
+            Xb = Xd[idx]  # [T, b, d]
+            yb = torch.gather(yd.expand(T, n), 1, idx)
+            f0b = None if f0 is None else f0[torch.arange(T, device=device).unsqueeze(1), idx]
+            obj = _objective(model, p, Xb, yb, loss, alpha, f0b)[0] * (n / batch_size)
+        else:
+            obj = full
+        grads = torch.autograd.grad(obj.sum(), [p[nm] for nm in model.trainable])
         with torch.no_grad():
             step = torch.where(alive, eta_t, torch.zeros_like(eta_t))
             for name, g in zip(model.trainable, grads, strict=True):
@@ -207,8 +306,8 @@ def train_deep(
                 p[name] = p[name].detach() - step.view(shape) * torch.nan_to_num(g)
     p = {k: v.detach() for k, v in p.items()}
     rel = {
-        n: ((p[n] - p0[n]).flatten(1).norm(dim=1) / p0[n].flatten(1).norm(dim=1)).cpu().to(torch.float64)
-        for n in model.trainable
+        nm: ((p[nm] - p0[nm]).flatten(1).norm(dim=1) / p0[nm].flatten(1).norm(dim=1)).cpu().to(torch.float64)
+        for nm in model.trainable
     }
     return DeepTrajectory(
         model=model,
@@ -219,6 +318,9 @@ def train_deep(
         params0={k: v.cpu() for k, v in p0.items()} if keep_params else None,
         paramsK={k: v.cpu() for k, v in p.items()} if keep_params else None,
         seconds=time.perf_counter() - t0,
+        accuracy=None if acc is None else acc.cpu().to(torch.float64),
+        movement=None if move is None else move.cpu().to(torch.float64),
+        outputs=None if outs is None else torch.stack(outs, dim=1).to(torch.float64),
     )
 
 

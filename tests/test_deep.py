@@ -35,7 +35,7 @@ def _reference_forward(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
     return p["a"] @ h
 
 
-FAMILIES = [("fc", "softplus", 3), ("fc", "relu", 2), ("fc", "tanh", 3), ("resnet", "softplus", 4), ("he", "relu", 3)]
+FAMILIES = [("fc", "softplus", 3), ("fc", "relu", 2), ("fc", "tanh", 3), ("fc", "gelu", 2), ("resnet", "softplus", 4), ("resnet", "gelu", 3), ("he", "relu", 3)]
 
 
 @pytest.mark.parametrize(("family", "act", "depth"), FAMILIES)
@@ -121,7 +121,8 @@ def test_empirical_ntk_subset_of_parameters(problem):
         ({"family": "cnn", "width": 8, "depth": 2}, "family"),
         ({"family": "he", "width": 8, "depth": 2, "activation": "softplus"}, "ReLU"),
         ({"family": "fc", "width": 8, "depth": 0}, ">= 1"),
-        ({"family": "fc", "width": 8, "depth": 2, "activation": "gelu"}, "c_sigma"),
+        ({"family": "fc", "width": 8, "depth": 2, "outputs": 0}, "outputs"),
+        ({"family": "fc", "width": 8, "depth": 2, "output_scaling": "standard"}, "output_scaling"),
         ({"family": "fc", "width": 8, "depth": 2, "activation": "swish"}, "c_sigma"),
     ],
 )
@@ -145,3 +146,130 @@ def test_he_forward_norms_match_the_model(problem):
     hs = DeepNet("he", m, L, "relu").hidden(par, problem.X)
     ref = torch.stack([h.norm(dim=2) for h in hs], dim=1)  # [T, L+1, n]
     torch.testing.assert_close(norms, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_c_sigma_normalizes_the_first_layer():
+    """c_sigma = 1 / E[sigma(z)^2]: ||x^(1)||^2 is 1 on average at init, for every activation."""
+    X = torch.nn.functional.normalize(torch.randn(4, 6, generator=torch.Generator().manual_seed(0), dtype=F64), dim=1)
+    for act in C_SIGMA:
+        net = DeepNet("fc", 4096, 1, act)
+        par = net.init(6, trial_generators("deep.csigma", 0, 4))
+        sq = (net.hidden(par, X)[0] ** 2).sum(dim=2)
+        assert abs(float(sq.mean()) - 1) < 0.03, (act, float(sq.mean()))
+    assert C_SIGMA["relu"] == 2.0 and abs(C_SIGMA["softplus"] - 1.0854870) < 1e-6
+
+
+def _reference_vector_output(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
+    sigma = activation(net.activation)
+    if net.family == "he":
+        h = torch.relu(p["A"] @ x)
+        for layer in range(net.depth):
+            h = torch.relu(p["W"][layer] @ h)
+        out = p["B"] @ h
+    else:
+        c = math.sqrt(C_SIGMA[net.activation] / net.width)
+        h = c * sigma(p["W1"] @ x)
+        for layer in range(net.depth - 1):
+            h = c * sigma(p["W"][layer] @ h)
+        out = p["a"].T @ h
+    return out / math.sqrt(net.width) if net.output_scaling == "mean_field" else out
+
+
+@pytest.mark.parametrize(("family", "act", "scaling"), [("fc", "softplus", "ntk"), ("fc", "tanh", "mean_field"), ("he", "relu", "ntk")])
+def test_vector_outputs_and_mean_field_scaling_match_reference(problem, family, act, scaling):
+    net = DeepNet(family, 10, 2, act, outputs=3, output_scaling=scaling)
+    par = net.init(problem.d, trial_generators("deep.vec", 0, 2))
+    u = net.forward(par, problem.X)
+    assert u.shape == (2, problem.n, 3)
+    for t in range(2):
+        pt = {k: v[t] for k, v in par.items()}
+        ref = torch.stack([_reference_vector_output(net, pt, x) for x in problem.X])
+        torch.testing.assert_close(u[t], ref, rtol=1e-12, atol=1e-12)
+    if family == "he":
+        assert par["B"].shape == (2, 3, 10)
+
+
+def test_cross_entropy_gd_step_matches_autograd_reference(problem):
+    net = DeepNet("fc", 12, 2, "softplus", outputs=3)
+    par = net.init(problem.d, trial_generators("deep.ce", 0, 2))
+    labels = torch.arange(problem.n) % 3
+    eta = 0.1
+    tr = train_deep(net, par, problem.X, labels, steps=1, eta=eta, loss="ce", keep_params=True)
+    for t in range(2):
+        pt = {k: v[t].clone().requires_grad_(True) for k, v in par.items()}
+        logits = torch.stack([_reference_vector_output(net, pt, x) for x in problem.X])
+        lo = torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
+        torch.testing.assert_close(tr.loss[t, 0], lo.detach(), rtol=1e-12, atol=1e-12)
+        grads = torch.autograd.grad(lo, [pt[k] for k in net.trainable])
+        for k, g in zip(net.trainable, grads, strict=True):
+            torch.testing.assert_close(tr.paramsK[k][t], par[k][t] - eta * g, rtol=1e-11, atol=1e-12)
+        assert float(tr.accuracy[t, 0]) == float((logits.argmax(1) == labels).to(F64).mean())
+
+
+def test_cross_entropy_needs_vector_outputs(problem):
+    net = DeepNet("fc", 8, 2, "softplus")
+    with pytest.raises(ValueError, match="outputs >= 2"):
+        train_deep(net, net.init(problem.d, trial_generators("x", 0, 1)), problem.X, problem.y, steps=1, eta=0.1, loss="ce")
+
+
+def test_sgd_step_is_the_scaled_minibatch_gradient(problem):
+    """One SGD step: the batch each trial draws from its own generator, gradient scaled by n/b."""
+    net = DeepNet("fc", 10, 2, "softplus")
+    par = net.init(problem.d, trial_generators("deep.sgd", 0, 2))
+    b, eta = 2, 0.05
+    tr = train_deep(net, par, problem.X, problem.y, steps=1, eta=eta, batch_size=b, batch_generators=trial_generators("deep.sgd.batch", 0, 2), keep_params=True)
+    for t, g in enumerate(trial_generators("deep.sgd.batch", 0, 2)):
+        idx = torch.randperm(problem.n, generator=g)[:b]
+        pt = {k: v[t].clone().requires_grad_(True) for k, v in par.items()}
+        u = torch.stack([_reference_forward(net, pt, x) for x in problem.X[idx]])
+        lo = 0.5 * ((u - problem.y[idx]) ** 2).sum() * problem.n / b
+        grads = torch.autograd.grad(lo, [pt[k] for k in net.trainable])
+        for k, gr in zip(net.trainable, grads, strict=True):
+            torch.testing.assert_close(tr.paramsK[k][t], par[k][t] - eta * gr, rtol=1e-11, atol=1e-12)
+
+
+def test_sgd_is_reproducible_and_needs_generators(problem):
+    net = DeepNet("resnet", 8, 3, "softplus")
+    par = net.init(problem.d, trial_generators("deep.sgd2", 0, 3))
+    run = [
+        train_deep(net, par, problem.X, problem.y, steps=20, eta=0.05, batch_size=3, batch_generators=trial_generators("b", 1, 3)).loss
+        for _ in range(2)
+    ]
+    torch.testing.assert_close(run[0], run[1], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="batch generator"):
+        train_deep(net, par, problem.X, problem.y, steps=1, eta=0.05, batch_size=3)
+    full = train_deep(net, par, problem.X, problem.y, steps=5, eta=0.05, batch_size=problem.n)
+    plain = train_deep(net, par, problem.X, problem.y, steps=5, eta=0.05)
+    torch.testing.assert_close(full.loss, plain.loss, rtol=0, atol=0)
+
+
+def test_lazy_objective_scales_movement_like_one_over_alpha(problem):
+    """Chizat et al.: with centering, the objective R(alpha (f - f0)) / alpha^2 starts at R(0) and the
+    weights move ~ 1/alpha for about the same function-space trajectory (GD with step eta on F_alpha); the output record is alpha (f - f0)."""
+    net = DeepNet("fc", 32, 2, "softplus")
+    par = net.init(problem.d, trial_generators("deep.lazy", 0, 2))
+    runs = {
+        a: train_deep(net, par, problem.X, problem.y, steps=30, eta=0.05, alpha=a, center=True, track_movement=True, keep_outputs=True)
+        for a in (1.0, 10.0, 100.0)
+    }
+    for a, tr in runs.items():
+        torch.testing.assert_close(tr.loss[:, 0] * a**2, 0.5 * (problem.y**2).sum().expand(2), rtol=1e-12, atol=1e-12)
+        assert torch.all(tr.outputs[:, 0] == 0)
+        assert tr.movement.shape == (2, 31) and torch.all(tr.movement[:, 0] == 0)
+    ratio = runs[10.0].movement[:, -1] / runs[100.0].movement[:, -1]
+    assert torch.all((ratio > 8) & (ratio < 12)), ratio
+    # the function-space trajectories agree better as alpha grows (lazy limit)
+    gap_10 = (runs[10.0].outputs - runs[100.0].outputs).norm()
+    gap_1 = (runs[1.0].outputs - runs[100.0].outputs).norm()
+    assert gap_10 < gap_1
+
+
+def test_steps_to_reach_a_relative_loss(problem):
+    net = DeepNet("fc", 16, 2, "softplus")
+    tr = train_deep(net, net.init(problem.d, trial_generators("deep.st", 0, 2)), problem.X, problem.y, steps=50, eta=0.05)
+    k = tr.steps_to(0.5)
+    for t in range(2):
+        if torch.isfinite(k[t]):
+            kt = int(k[t])
+            assert tr.rel_loss()[t, kt] <= 0.5 and torch.all(tr.rel_loss()[t, :kt] > 0.5)
+    assert torch.all(torch.isinf(tr.steps_to(0.0)))
