@@ -39,7 +39,7 @@ from torch.func import jacrev, vmap
 from .deep_kernels import ACTIVATIONS, c_sigma
 from .trajectory import FLOOR_REL, BoundCheck, check_rate_bound
 
-__all__ = ["C_SIGMA", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "train_deep"]
+__all__ = ["C_SIGMA", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "he_signal_norms", "train_deep"]
 
 Family = Literal["fc", "resnet", "he"]
 
@@ -235,6 +235,7 @@ def train_deep(
     center: bool = False,
     track_movement: bool = False,
     keep_outputs: bool = False,
+    stop_below: float | None = None,
 ) -> DeepTrajectory:
     """GD or SGD with autograd for every trial; divergence (non-finite or 1e20 x L(0)) is an outcome.
 
@@ -245,6 +246,8 @@ def train_deep(
       gradient). ``loss`` records the full-batch objective at every step.
     * ``alpha``, ``center``: the objective R(alpha (f(theta) - f(theta_0))) / alpha^2 of Chizat et al.
       (``center=False``: R(alpha f(theta)) / alpha^2).
+    * ``stop_below``: stop early once every live trial has L(k) <= stop_below x L(0) (the records then
+      end at that step; :meth:`DeepTrajectory.steps_to` is unaffected for thresholds >= stop_below).
     """
     T = next(iter(params.values())).shape[0]
     n = X.shape[0]
@@ -288,7 +291,8 @@ def train_deep(
             move[:, k] = torch.sqrt(sum(((p[nm].detach() - p0[nm]).flatten(1) ** 2).sum(dim=1) for nm in model.trainable))
         if outs is not None:
             outs.append(u.detach().cpu())
-        if k == steps:
+        if k == steps or (stop_below is not None and bool(torch.all(~alive | (losses[:, k] <= stop_below * L0)))):
+            losses, acc, move = (None if r is None else r[:, : k + 1] for r in (losses, acc, move))
             break
         if sgd:
             idx = torch.stack([torch.randperm(n, generator=g)[:batch_size] for g in batch_generators]).to(device)
@@ -380,3 +384,37 @@ def he_forward_norms(
             norms.append(h.norm(dim=1))
         out.append(torch.stack(norms))
     return torch.stack(out)
+
+
+@torch.no_grad()
+def he_signal_norms(
+    X: torch.Tensor, width: int, depth: int, generators: Sequence[torch.Generator], init_variance: float = 2.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward ||h_{i,l}|| and backward ||g_{i,l}|| = ||df(x_i)/dh_l|| for l = 0..L at a fresh ``he`` init.
+
+    Draws A, W_1..W_L one layer at a time (as :func:`he_forward_norms`), then B ~ N(0, 1) (as
+    :meth:`DeepNet.init` with one output); g_L = B^T and g_{l-1} = W_l^T (D_l g_l), D_l the ReLU mask of
+    layer l. Holds one trial's L layers at a time. Returns two [T, L+1, n] tensors.
+    """
+    m = width
+    s = math.sqrt(init_variance / m)
+    fwd, bwd = [], []
+    for g in generators:
+        h = torch.relu(X @ (torch.randn(m, X.shape[1], generator=g, dtype=torch.float64) * s).T)  # [n, m]
+        norms, layers, masks = [h.norm(dim=1)], [], []
+        for _ in range(depth):
+            W = torch.randn(m, m, generator=g, dtype=torch.float64) * s
+            z = h @ W.T
+            layers.append(W)
+            masks.append(z > 0)
+            h = torch.relu(z)
+            norms.append(h.norm(dim=1))
+        B = torch.randn(m, generator=g, dtype=torch.float64)
+        gl = B.expand(X.shape[0], m)
+        back = [gl.norm(dim=1)]
+        for W, mask in zip(reversed(layers), reversed(masks), strict=True):
+            gl = (gl * mask) @ W
+            back.append(gl.norm(dim=1))
+        fwd.append(torch.stack(norms))
+        bwd.append(torch.stack(back[::-1]))
+    return torch.stack(fwd), torch.stack(bwd)

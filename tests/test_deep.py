@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness import ProblemSpec, kernels, trial_generators
-from harness.deep import C_SIGMA, DeepNet, activation, empirical_ntk, he_forward_norms, train_deep
+from harness.deep import C_SIGMA, DeepNet, activation, empirical_ntk, he_forward_norms, he_signal_norms, train_deep
 
 F64 = torch.float64
 
@@ -273,3 +273,35 @@ def test_steps_to_reach_a_relative_loss(problem):
             kt = int(k[t])
             assert tr.rel_loss()[t, kt] <= 0.5 and torch.all(tr.rel_loss()[t, :kt] > 0.5)
     assert torch.all(torch.isinf(tr.steps_to(0.0)))
+
+
+def test_he_signal_norms_match_autograd(problem):
+    """Backward norms ||df/dh_l|| of the streaming pass equal autograd's on DeepNet('he') drawn the same way."""
+    m, L = 20, 3
+    fwd, bwd = he_signal_norms(problem.X, m, L, trial_generators("deep.sig", 0, 2))
+    torch.testing.assert_close(fwd, he_forward_norms(problem.X, m, L, trial_generators("deep.sig", 0, 2)), rtol=0, atol=0)
+    net = DeepNet("he", m, L, "relu")
+    par = net.init(problem.d, trial_generators("deep.sig", 0, 2))
+    for t in range(2):
+        pt = {k: v[t : t + 1].clone() for k, v in par.items()}
+        hs = [torch.relu(problem.X @ pt["A"][0].T).requires_grad_(True)]
+        h = hs[0]
+        outs = []
+        for layer in range(L):
+            h = torch.relu(h @ pt["W"][0, layer].T)
+            outs.append(h)
+        u = (h @ pt["B"][0]).sum()
+        grads = torch.autograd.grad(u, [hs[0], *outs])
+        for layer, gr in enumerate(grads):
+            torch.testing.assert_close(bwd[t, layer], gr.norm(dim=1), rtol=1e-12, atol=1e-12)
+
+
+def test_stop_below_truncates_at_the_first_step_all_trials_reach(problem):
+    net = DeepNet("fc", 16, 2, "softplus")
+    par = net.init(problem.d, trial_generators("deep.stop", 0, 3))
+    full = train_deep(net, par, problem.X, problem.y, steps=200, eta=0.1)
+    early = train_deep(net, par, problem.X, problem.y, steps=200, eta=0.1, stop_below=0.3)
+    last = int(full.steps_to(0.3).max())
+    assert early.steps == last
+    torch.testing.assert_close(early.loss, full.loss[:, : last + 1], rtol=0, atol=0)
+    torch.testing.assert_close(early.steps_to(0.3), full.steps_to(0.3), rtol=0, atol=0)
