@@ -39,11 +39,19 @@ def _args_line(args: dict | None) -> str:
     parts = []
     for k, v in args.items():
         if isinstance(v, dict):
-            keep = {kk: vv for kk, vv in v.items() if kk in ("n", "d", "geometry", "labels", "seed", "angle", "delta")}
+            keep = {kk: vv for kk, vv in v.items() if kk in ("n", "d", "geometry", "labels", "seed")}
+            if v.get("geometry") == "near_parallel":
+                keep["angle"] = v.get("angle")
+            if v.get("geometry") == "separated":
+                keep["delta"] = v.get("delta")
             parts.append(f"{k}=({', '.join(f'{kk}={fmt(vv, 3)}' for kk, vv in keep.items())})")
         else:
             parts.append(f"{k}={fmt(v, 3)}")
     return " ".join(parts)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _detail(r: dict) -> str:
@@ -69,7 +77,7 @@ def claims_table(results: list[dict]) -> list[str]:
     for r in rows:
         exp = "ok" if r["as_expected"] else "UNEXPECTED"
         tag = " (control)" if r["expected"] == "falsified" else ""
-        out.append(f"{verdict_label(r):<13}{exp:<10}{r['id']:<{w + 2}}{r['examples_tried']:>4}  {_detail(r)[:110]}{tag}")
+        out.append(f"{verdict_label(r):<13}{exp:<10}{r['id']:<{w + 2}}{r['examples_tried']:>4}  {_clip(_detail(r), 130)}{tag}")
     s = {}
     for r in rows:
         s[r["verdict"]] = s.get(r["verdict"], 0) + 1
@@ -118,7 +126,7 @@ def render_markdown(report: dict) -> str:
         info = c["info"]
         L.append(
             f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {_cell(info['theorem'])} | **{c['verdict']}** | "
-            f"{c['expected']} | {c['examples_tried']} | {_cell(_detail(c)[:90])} |"
+            f"{c['expected']} | {c['examples_tried']} | {_cell(_clip(_detail(c), 120))} |"
         )
     for c in report["claims"]:
         info = c["info"]
