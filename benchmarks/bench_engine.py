@@ -418,6 +418,12 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     out = Path(args.out)
+    if out.exists():  # keep the sections other benchmarks wrote (bench_deep.py: "deep", "deep_cuda")
+        try:
+            old = json.loads(out.read_text())
+        except (OSError, ValueError):
+            old = {}
+        data.update({k: v for k, v in old.items() if k.startswith("deep")})
     write_atomic(out, data)
     for line in summary_lines(rows):
         print(line)

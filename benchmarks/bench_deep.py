@@ -1,0 +1,306 @@
+"""Deep families: batched training and the torch.func empirical NTK against plain per-trial loops.
+
+Every trial is 100 steps of full-batch GD on L = 1/2 sum (u - y)^2 for one deep family
+(``harness.deep.DeepNet``: ``fc`` and ``resnet`` with softplus, ``he`` with ReLU, and ``cnn_resnet``
+when the installed harness has it), depth H = 4, on ``ProblemSpec(n=20, d=10, seed=i)`` for trial
+i, with eta = 0.5 / lambda_max(Theta(0)) of trial 0. Per family and width m in (64, 256, 1024):
+
+* ``naive``: one trial at a time, a plain ``torch.nn.Module`` written from the paper's equations
+  (``nn.Linear`` layers without bias, the same initial weights) + ``torch.optim.SGD``, autograd,
+  ``loss.item()`` every step -- how a user would write it (``cnn_resnet``: ``train_deep`` with one
+  trial at a time instead);
+* ``batched``: ``harness.deep.train_deep`` with T trials stacked.
+
+And the empirical NTK Theta = J J^T of all trained layers at init, m in (64, 256):
+``ntk_loop`` (per trial, per input ``torch.autograd.grad`` of the output, then J J^T) against
+``ntk_vmap`` (``harness.deep.empirical_ntk``: ``torch.func`` jacrev + vmap over inputs and trials).
+
+Results go into the ``deep`` section of ``reports/bench.json`` (the two-layer engine's rows, written
+by ``bench_engine.py``, are kept; each script keeps the other's section).
+
+    python benchmarks/bench_deep.py [--quick] [--device cpu|cuda|auto] [--dtype float64|float32]
+                                    [--families fc,resnet,he] [--out reports/bench.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import _cpu_busy, _loadavg, log, machine_info, sync, write_atomic
+
+from harness.deep import DeepNet, activation, empirical_ntk, train_deep
+from harness.devices import configure_numerics
+from harness.problems import ProblemSpec
+from harness.seeding import trial_generators
+
+N, D, DEPTH = 20, 10, 4
+STEPS = 100  #: steps of one trial; trials_per_s is per 100-step trial
+WIDTHS = (64, 256, 1024)
+NTK_WIDTHS = (64, 256)
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+FAMILIES = {"fc": "softplus", "resnet": "softplus", "he": "relu", "cnn_resnet": "softplus"}
+SEED_TAG = "bench.deep"
+
+FULL = {"T": {64: 32, 256: 8, 1024: 4}, "T_cuda": {64: 512, 256: 128, 1024: 32}, "naive_trials": {64: 4, 256: 2, 1024: 1}, "steps": STEPS, "repeats": 3, "ntk_T": 4}
+QUICK = {"T": {64: 8, 256: 4, 1024: 2}, "T_cuda": {64: 64, 256: 32, 1024: 8}, "naive_trials": {64: 2, 256: 1, 1024: 1}, "steps": 30, "repeats": 1, "ntk_T": 2}
+
+
+class NaiveDeep(nn.Module):
+    """One trial of a ``fc`` / ``resnet`` / ``he`` family as a plain module (a user's implementation)."""
+
+    def __init__(self, net: DeepNet, params: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.net = net
+        self.sigma = activation(net.activation)
+        if net.family == "he":
+            self.first = nn.Linear(params["A"].shape[1], net.width, bias=False)
+            self.first.weight = nn.Parameter(params["A"].clone(), requires_grad=False)
+            self.out = nn.Parameter(params["B"].clone(), requires_grad=False)
+        else:
+            self.first = nn.Linear(params["W1"].shape[1], net.width, bias=False)
+            self.first.weight = nn.Parameter(params["W1"].clone())
+            self.out = nn.Parameter(params["a"].clone())
+        self.layers = nn.ModuleList()
+        for w in params["W"]:
+            lin = nn.Linear(net.width, net.width, bias=False)
+            lin.weight = nn.Parameter(w.clone())
+            self.layers.append(lin)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        net, m, H = self.net, self.net.width, self.net.depth
+        if net.family == "he":
+            h = torch.relu(self.first(X))
+            for lin in self.layers:
+                h = torch.relu(lin(h))
+            return h @ self.out
+        c = math.sqrt(net.c_sigma / m)
+        h = c * self.sigma(self.first(X))
+        for lin in self.layers:
+            z = self.sigma(lin(h))
+            h = h + (net.c_res / (H * math.sqrt(m))) * z if net.family == "resnet" else c * z
+        return h @ self.out
+
+
+def _problem(i: int, device: str, dtype: torch.dtype):
+    p = ProblemSpec(n=N, d=D, seed=i).build()
+    return p.X.to(device=device, dtype=dtype), p.y.to(device=device, dtype=dtype)
+
+
+def _net(family: str, m: int) -> DeepNet:
+    if family == "cnn_resnet":
+        return DeepNet(family, m, DEPTH, FAMILIES[family])  # its input layout is the family's own
+    return DeepNet(family, m, DEPTH, FAMILIES[family])
+
+
+def _eta(net: DeepNet, X: torch.Tensor) -> float:
+    params = net.init(X.shape[1], trial_generators(SEED_TAG, 0, 1))
+    theta = empirical_ntk(net, params, X.cpu().to(torch.float64))
+    return 0.5 / float(torch.linalg.eigvalsh(theta)[0, -1])
+
+
+def naive_trial(net: DeepNet, i: int, steps: int, eta: float, device: str, dtype: torch.dtype) -> list[float]:
+    X, y = _problem(0, device, dtype)  # every trial trains on the same data in both engines
+    params = net.init(X.shape[1], trial_generators(SEED_TAG, 0, i + 1)[i:])
+    params = {k: v[0].to(device=device, dtype=dtype) for k, v in params.items()}
+    if net.family == "cnn_resnet":
+        tr = train_deep(net, {k: v.unsqueeze(0) for k, v in params.items()}, X, y, steps=steps, eta=eta, device=device, dtype=dtype)
+        return tr.loss[0].tolist()
+    model = NaiveDeep(net, params).to(device=device, dtype=dtype)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=eta)
+    losses = []
+    for _ in range(steps + 1):
+        opt.zero_grad()
+        loss = 0.5 * ((model(X) - y) ** 2).sum()
+        losses.append(loss.item())
+        if len(losses) > steps:
+            break
+        loss.backward()
+        opt.step()
+    return losses
+
+
+def batched(net: DeepNet, T: int, steps: int, eta: float, device: str, dtype: torch.dtype):
+    X, y = _problem(0, device, dtype)
+    params = net.init(X.shape[1], trial_generators(SEED_TAG, 0, T))
+    tr = train_deep(net, params, X, y, steps=steps, eta=eta, device=device, dtype=dtype)
+    sync(device)
+    return tr
+
+
+def ntk_loop(net: DeepNet, T: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    X, _ = _problem(0, device, dtype)
+    params = net.init(X.shape[1], trial_generators(SEED_TAG, 0, T))
+    out = []
+    for t in range(T):
+        p = {k: v[t : t + 1].to(device=device, dtype=dtype).requires_grad_(k in net.trainable) for k, v in params.items()}
+        rows = []
+        for i in range(X.shape[0]):
+            u = net.forward(p, X[i : i + 1]).sum()
+            g = torch.autograd.grad(u, [p[k] for k in net.trainable])
+            rows.append(torch.cat([x.flatten() for x in g]))
+        J = torch.stack(rows)
+        out.append(J @ J.T)
+    sync(device)
+    return torch.stack(out)
+
+
+def ntk_vmap(net: DeepNet, T: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    X, _ = _problem(0, device, dtype)
+    params = {k: v.to(device=device, dtype=dtype) for k, v in net.init(X.shape[1], trial_generators(SEED_TAG, 0, T)).items()}
+    th = empirical_ntk(net, params, X)
+    sync(device)
+    return th
+
+
+def _median_time(fn, repeats: int, *args):
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn(*args)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times, result
+
+
+def bench(device: str, dtype_name: str, cfg: dict, families: list[str], widths: tuple[int, ...]) -> tuple[list[dict], list[dict]]:
+    dtype = DTYPES[dtype_name]
+    rows, checks = [], []
+    steps = cfg["steps"]
+    for family in families:
+        for m in widths:
+            net = _net(family, m)
+            eta = _eta(net, _problem(0, "cpu", torch.float64)[0])
+            base = {"device": device, "dtype": dtype_name, "family": family, "activation": net.activation, "m": m, "depth": DEPTH, "n": N}
+            k = cfg["naive_trials"][m]
+            log(f"{device}/{dtype_name} {family} m={m}: naive, {k} trial(s) x {steps} steps ...")
+            naive_trial(net, 0, min(steps, 3), eta, device, dtype)  # warm-up
+            t0 = time.perf_counter()
+            naive_losses = [naive_trial(net, i, steps, eta, device, dtype) for i in range(k)]
+            sec = time.perf_counter() - t0
+            naive = {**base, "engine": "naive" if family != "cnn_resnet" else "train_deep, T=1", "batch": 1, "trials": k, "steps": steps, "seconds": sec}
+            naive["trials_per_s"] = k / sec * steps / STEPS
+            naive["speedup_vs_naive"] = 1.0
+            rows.append(naive)
+            for T in [cfg["T"][m]] + ([cfg["T_cuda"][m]] if device.startswith("cuda") else []):
+                log(f"{device}/{dtype_name} {family} m={m}: batched, T={T} x {steps} steps x {cfg['repeats']} ...")
+                batched(net, T, min(steps, 3), eta, device, dtype)  # warm-up
+                sec, times, tr = _median_time(batched, cfg["repeats"], net, T, steps, eta, device, dtype)
+                row = {**base, "engine": "batched", "batch": T, "trials": T, "steps": steps, "seconds": sec, "seconds_all": times}
+                row["trials_per_s"] = T / sec * steps / STEPS
+                row["speedup_vs_naive"] = row["trials_per_s"] / naive["trials_per_s"]
+                rows.append(row)
+                log(f"  {row['trials_per_s']:.3g} trials/s, {row['speedup_vs_naive']:.1f}x naive")
+                if cfg["T"][m] == T:
+                    a = torch.tensor(naive_losses[0], dtype=torch.float64)
+                    b = tr.loss[0, : a.numel()]
+                    checks.append({"device": device, "dtype": dtype_name, "family": family, "m": m, "max_rel_loss_diff": float(((a - b).abs() / b.abs()).max())})
+        for m in (w for w in NTK_WIDTHS if w in widths):
+            net = _net(family, m)
+            T = cfg["ntk_T"]
+            base = {"device": device, "dtype": dtype_name, "family": family, "activation": net.activation, "m": m, "depth": DEPTH, "n": N, "batch": T}
+            log(f"{device}/{dtype_name} {family} m={m}: NTK of {T} trials, loop and vmap ...")
+            ntk_vmap(net, 1, device, dtype)  # warm-up
+            sl, _, th_loop = _median_time(ntk_loop, cfg["repeats"], net, T, device, dtype)
+            sv, _, th_vmap = _median_time(ntk_vmap, cfg["repeats"], net, T, device, dtype)
+            rel = float(((th_loop - th_vmap).abs().max() / th_loop.abs().max()).cpu())
+            rows.append({**base, "engine": "ntk_loop", "seconds": sl, "ntks_per_s": T / sl, "speedup_vs_naive": 1.0})
+            rows.append({**base, "engine": "ntk_vmap", "seconds": sv, "ntks_per_s": T / sv, "speedup_vs_naive": sl / sv})
+            checks.append({"device": device, "dtype": dtype_name, "family": family, "m": m, "ntk_max_rel_diff": rel})
+            log(f"  loop {T / sl:.3g} NTKs/s, vmap {T / sv:.3g} NTKs/s ({sl / sv:.1f}x), max rel diff {rel:.1e}")
+    return rows, checks
+
+
+def summary_lines(rows: list[dict]) -> list[str]:
+    out = [f"{'device':<7}{'dtype':<9}{'family':<11}{'m':>6} {'engine':<17}{'T':>5}{'per s':>11}{'speedup':>9}"]
+    for r in rows:
+        rate = r.get("trials_per_s", r.get("ntks_per_s"))
+        out.append(f"{r['device']:<7}{r['dtype']:<9}{r['family']:<11}{r['m']:>6} {r['engine']:<17}{r['batch']:>5}{rate:>11.3g}{r['speedup_vs_naive']:>8.1f}x")
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer trials and steps (scaled to 100-step trials)")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda if available, else cpu")
+    ap.add_argument("--dtype", default="float64", choices=sorted(DTYPES), help="training dtype (default float64)")
+    ap.add_argument("--families", default="", help="comma-separated subset of fc,resnet,he,cnn_resnet (default: all the harness has)")
+    ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="comma-separated subset of 64,256,1024")
+    ap.add_argument("--out", default="reports/bench.json", help="the JSON file whose 'deep' section is (re)written")
+    return ap.parse_args(argv)
+
+
+def _available_families() -> list[str]:
+    out = []
+    for f in FAMILIES:
+        try:
+            DeepNet(f, 8, 2, FAMILIES[f])
+        except ValueError:
+            continue
+        out.append(f)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif args.device == "cuda" and not torch.cuda.is_available():
+        print(f"--device cuda: this torch ({torch.__version__}) sees no CUDA device", file=sys.stderr)
+        return 2
+    else:
+        device = args.device
+    have = _available_families()
+    families = [f for f in args.families.split(",") if f] or have
+    bad = [f for f in families if f not in have]
+    if bad:
+        print(f"--families: {bad} not among the families this harness has ({', '.join(have)})", file=sys.stderr)
+        return 2
+    try:
+        widths = tuple(int(w) for w in args.widths.split(","))
+    except ValueError:
+        print(f"--widths {args.widths!r}: not a comma-separated list of integers", file=sys.stderr)
+        return 2
+    if any(w not in WIDTHS for w in widths):
+        print(f"--widths: {[w for w in widths if w not in WIDTHS]} not among {WIDTHS}", file=sys.stderr)
+        return 2
+    configure_numerics()
+    cfg = QUICK if args.quick else FULL
+    busy, load_start, t0 = _cpu_busy(), _loadavg(), time.perf_counter()
+    rows, checks = bench(device, args.dtype, cfg, families, widths)
+    section = {
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "mode": "quick" if args.quick else "full",
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "machine": {**machine_info([device]), "cpu_busy_before": busy, "loadavg_start": load_start, "loadavg_end": _loadavg()},
+        "problem": {"n": N, "d": D, "depth": DEPTH, "data": "ProblemSpec(n=20, d=10, seed=0) for every trial", "eta": "0.5 / lambda_max(Theta(0)) of trial 0"},
+        "notes": [
+            f"trials_per_s is {STEPS}-step trials per second (rows timed with fewer steps are scaled linearly).",
+            "batched seconds is the median over repeats after an untimed warm-up; naive rows time one pass over their trials.",
+            "checks: naive vs batched loss of trial 0 (same init, same data) and loop vs vmap NTK.",
+        ],
+        "checks": checks,
+        "rows": rows,
+    }
+    out = Path(args.out)
+    data = json.loads(out.read_text()) if out.exists() else {"schema": "theorem-check/bench", "schema_version": 1}
+    key = "deep" if device == "cpu" else f"deep_{device.split(':')[0]}"
+    data[key] = section
+    write_atomic(out, data)
+    print("\n".join(summary_lines(rows)))
+    print(f"wrote the '{key}' section of {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,32 @@
+"""The deep benchmark runs, agrees with its naive baseline, and keeps the other sections of bench.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_deep
+
+
+def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"schema": "theorem-check/bench", "rows": [{"engine": "engine"}]}))
+    assert bench_deep.main(["--quick", "--widths", "64", "--families", "fc", "--device", "cpu", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["rows"] == [{"engine": "engine"}]  # the two-layer engine's rows are kept
+    deep = data["deep"]
+    engines = {r["engine"] for r in deep["rows"]}
+    assert engines == {"naive", "batched", "ntk_loop", "ntk_vmap"}
+    for c in deep["checks"]:
+        assert c.get("max_rel_loss_diff", c.get("ntk_max_rel_diff")) < 1e-10
+    assert "wrote the 'deep' section" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["--widths", "65"], ["--families", "lstm"], ["--widths", "a,b"]])
+def test_bench_deep_rejects_bad_arguments(tmp_path, args):
+    assert bench_deep.main(["--quick", "--out", str(tmp_path / "b.json"), *args]) == 2
+    assert not (tmp_path / "b.json").exists()
