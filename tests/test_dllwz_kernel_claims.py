@@ -1,0 +1,121 @@
+"""Helpers of claims/test_dllwz2019_kernels.py: the layer-wise empirical NTK against torch.func, the
+width grids of every profile, and the joint exponent decision."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis.errors import UnsatisfiedAssumption
+
+from harness import ProblemSpec, trial_generators
+from harness.claim import Evidence
+from harness.deep import DeepNet, empirical_ntk, train_deep
+from harness.profiles import PROFILES, current_profile, set_profile
+
+
+def _load():
+    name = "dllwz2019_kernel_claims_module"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[1] / "claims" / "test_dllwz2019_kernels.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ck = _load()
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return ProblemSpec(n=6, d=5, seed=11).build()
+
+
+@pytest.mark.parametrize("family", ["fc", "resnet"])
+@pytest.mark.parametrize("act", ["relu", "softplus", "tanh", "gelu"])
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_layerwise_ntk_is_the_torch_func_ntk(problem, family, act, depth):
+    net = DeepNet(family, 24, depth, act, c_res=0.7)
+    params = net.init(problem.d, trial_generators("test.layerwise_ntk", depth, 3))
+    ref = empirical_ntk(net, params, problem.X)
+    got = ck.layerwise_ntk(net, params, problem.X)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
+
+
+def test_layerwise_ntk_after_training_and_in_float32(problem):
+    """Trained (non-initial) weights, and the float32 path the claims take with --claims-dtype=float32."""
+    net = DeepNet("fc", 16, 3, "softplus")
+    params = net.init(problem.d, trial_generators("test.layerwise_ntk.trained", 0, 2))
+    tr = train_deep(net, params, problem.X, problem.y, steps=20, eta=0.1, keep_params=True)
+    ref = empirical_ntk(net, tr.paramsK, problem.X)
+    torch.testing.assert_close(ck.layerwise_ntk(net, tr.paramsK, problem.X), ref, rtol=1e-12, atol=1e-12)
+    p32 = {k: v.to(torch.float32) for k, v in tr.paramsK.items()}
+    got32 = ck.layerwise_ntk(net, p32, problem.X)
+    assert got32.dtype == torch.float32
+    torch.testing.assert_close(got32.double(), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_layerwise_ntk_rejects_other_families(problem):
+    net = DeepNet("he", 8, 2, "relu")
+    with pytest.raises(ValueError, match="fc and resnet"):
+        ck.layerwise_ntk(net, net.init(problem.d, trial_generators("x", 0, 1)), problem.X)
+
+
+def test_self_check_catches_a_wrong_kernel(problem):
+    net = DeepNet("resnet", 12, 2, "tanh")
+    params = net.init(problem.d, trial_generators("test.self_check", 0, 2))
+    theta = ck.layerwise_ntk(net, params, problem.X)
+    ck._self_check(net, params, problem.X, theta)
+    with pytest.raises(RuntimeError, match="disagrees"):
+        ck._self_check(net, params, problem.X, theta * 1.001)
+
+
+def test_width_grids_of_every_profile():
+    before = current_profile().name
+    try:
+        got = {}
+        for name in PROFILES:
+            set_profile(name)
+            got[name] = (ck.ntk_widths(), ck.gram_widths(), ck.ntk_seeds(), ck.gram_seeds())
+            for ws in got[name][:2]:
+                assert max(ws) <= ck.MAX_WIDTH
+                assert all(b == 2 * a for a, b in itertools.pairwise(ws))
+        assert got["quick"][:2] == ((32, 64, 128, 256, 512, 1024), (32, 64, 128, 256))
+        assert got["quick"][2:] == (24, 12)
+        assert got["nightly"][0][-1] == ck.MAX_WIDTH
+    finally:
+        set_profile(before)
+
+
+def test_chunks_bound_the_memory():
+    net = DeepNet("fc", 4096, 3, "softplus")
+    gens = trial_generators("x", 0, 5)
+    parts = ck._chunks(net, 10, gens)
+    assert [len(p) for p in parts] == [1] * 5
+    small = ck._chunks(DeepNet("fc", 32, 2, "softplus"), 10, gens)
+    assert [len(p) for p in small] == [5]
+
+
+def test_decide_all_records_every_fit_then_fails_or_defers():
+    x = np.repeat([32.0, 64, 128, 256], 8)
+    rng = np.random.default_rng(0)
+    y_half = x**-0.5 * np.exp(0.05 * rng.standard_normal(x.size))
+    y_noisy = x**-0.5 * np.exp(2.0 * rng.standard_normal(x.size))
+    ev = Evidence({})
+    ck._decide_all(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided")])
+    ev = Evidence({})
+    with pytest.raises(AssertionError, match="b"):
+        ck._decide_all(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided"), (x, y_half, -1.0, 0.15, "b", "two-sided")])
+    assert {"exponent: a", "exponent: b"} <= set(ev.figures)
+    ev = Evidence({})
+    with pytest.raises(UnsatisfiedAssumption):
+        ck._decide_all(ev, [(x, y_noisy, -0.5, 0.15, "c", "two-sided"), (x, y_half, -0.5, 0.15, "d", "two-sided")])
+    assert "exponent: d" in ev.figures
