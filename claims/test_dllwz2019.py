@@ -4,8 +4,11 @@ Networks", arXiv:1811.03804 (ICML 2019).
 Networks (catalogue section B): fully connected x^(h) = sqrt(c_sigma/m) sigma(W^(h) x^(h-1)) and
 ResNet x^(h) = x^(h-1) + c_res/(H sqrt m) sigma(W^(h) x^(h-1)); f = a^T x^(H); all entries N(0, 1);
 all layers trained; softplus (analytic, not a polynomial: Condition 3.2); L = 1/2 sum (f - y)^2.
+Convolutional ResNet (Section 7, ``DeepNet("cnn_resnet")``): 1-D signals, patches of q = 3 positions
+(zero padding), x^(1) = sqrt(c_sigma/m) sigma(W^(1) phi(x)), x^(h) = x^(h-1) + c_res/(H sqrt m)
+sigma(W^(h) phi(x^(h-1))), f = <a, x^(H)>; m channels; each input row is a 1-channel signal.
 
-Theorems 5.1 / 6.1: with width large enough (2^O(H) for fully connected, poly(H) for ResNet) and a
+Theorems 5.1 / 6.1 / 7.1: with width large enough (2^O(H) for fully connected, poly(H) for ResNet) and a
 small enough step, L(k) <= (1 - eta lambda / 2)^k L(0), lambda the least eigenvalue of the limiting
 Gram. The widths and step sizes of the theorems cannot be run; the claim is checked at a practical
 width with eta = c / lambda_max(Theta(0)) and lambda = lambda_min(Theta(0)) of the empirical NTK of
@@ -27,7 +30,8 @@ from harness.strategies import problems, step_factors
 DELTA = 0.1
 
 
-def _deep_rate(spec, family, depth, c, width, cid):
+def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min"):
+    """``rate_eigenvalue="max"``: the planted bound (1 - eta lambda_max / 2)^k in place of lambda_min's."""
     ev = evidence()
     p = spec.build()
     P = profile()
@@ -37,7 +41,7 @@ def _deep_rate(spec, family, depth, c, width, cid):
     lmin, lmax = eig[:, 0], eig[:, -1]
     eta = c / lmax
     tr = train_deep(net, params, p.X, p.y, steps=P.steps, eta=eta, device=device(), dtype=dtype())
-    per_step = 1 - eta * lmin / 2
+    per_step = 1 - eta * (lmin if rate_eigenvalue == "min" else lmax) / 2
     chk = tr.check_rate_bound(per_step)
     ev.size(n=p.n, d=p.d, m=width, depth=depth)
     ev.figure("lambda_min / lambda_max of Theta(0) (median)", float((lmin / lmax).median()))
@@ -50,7 +54,7 @@ def _deep_rate(spec, family, depth, c, width, cid):
         ev,
         tr,
         float(per_step.median()) ** kk,
-        bound_label="(1 - eta lambda_min(Theta(0))/2)^k, median seed",
+        bound_label=f"(1 - eta lambda_{rate_eigenvalue}(Theta(0))/2)^k, median seed",
         title=f"{family} depth {depth}, m={width}, softplus, eta={c:.2f}/lambda_max(Theta(0))",
     )
     decide_probability(ev, chk.violated | tr.diverged, DELTA, f"linear-rate bound ({family}, H={depth}, m={width})")
@@ -88,3 +92,38 @@ def test_deep_linear_rate(spec, family, depth, c):
 def test_control_narrow_deep_net(spec, depth, c):
     _deep_rate(spec, "fc", depth, c, 8, "dllwz2019.control.narrow_deep_net")
 
+
+
+@claim(
+    id="dllwz2019.thm7.1.cnn_resnet_linear_rate",
+    paper=DLLWZ,
+    theorem="Theorem 7.1 (convolutional ResNet)",
+    statement="For the convolutional ResNet with a smooth analytic activation, all layers trained, width (channels) polynomial "
+    "in n, p and H and a small step, with probability >= 1 - delta: L(k) <= (1 - eta lambda / 2)^k L(0).",
+    quantifier="probability",
+    predicate=f"per seed, L(k) <= (1 - eta lambda_min(Theta(0))/2)^k L(0) at every step above the float floor, Theta(0) the "
+    f"empirical NTK of all layers at init, eta = c / lambda_max(Theta(0)); on all but a delta={DELTA} fraction of seeds",
+    regime="1-D signals of p = d <= 8 positions, patch 3, m = deep_width / 2 channels (32 in quick), depth 2..3, softplus; "
+    "the theorem's width and step are not run.",
+    examples={"quick": 2},
+)
+@given(spec=problems(max_n=8, max_d=8, max_n_over_d=2.0), depth=st.integers(2, 3), c=step_factors(0.25, 1.0))
+def test_cnn_resnet_linear_rate(spec, depth, c):
+    _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.thm7.1.cnn_resnet_linear_rate")
+
+
+@claim(
+    id="dllwz2019.control.cnn_rate_from_lambda_max",
+    paper=DLLWZ,
+    theorem="Theorem 7.1 (planted twin)",
+    statement="(planted, false) The convolutional ResNet converges at the rate of the largest kernel eigenvalue: "
+    "L(k) <= (1 - eta lambda_max(Theta(0)) / 2)^k L(0).",
+    quantifier="probability",
+    expect="falsified",
+    control_of="dllwz2019.thm7.1.cnn_resnet_linear_rate",
+    notes="The residual along the small eigenvectors of Theta decays at their own, slower rate; lambda_min, not lambda_max, "
+    "sets the guaranteed rate.",
+)
+@given(spec=problems(min_n=6, max_n=6, max_d=6, max_n_over_d=2.0), depth=st.just(2), c=st.just(0.5))
+def test_control_cnn_rate_from_lambda_max(spec, depth, c):
+    _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.control.cnn_rate_from_lambda_max", "max")

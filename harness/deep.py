@@ -12,9 +12,22 @@ Families (parameters of T trials stacked along a leading axis; each trial draws 
   for l = 1..L, f = B h_L; A, W_l ~ N(0, 2/m) entrywise (He init), B ~ N(0, 1); A and B fixed,
   only W_1..W_L trained. ``init_variance`` (2 by default) is the numerator of the init variance:
   1 gives the vanishing and 4 the exploding signal of the catalogue's negative controls.
+* ``cnn_resnet`` -- DLLWZ Section 7 (Theorem 7.1), the convolutional ResNet, 1-D: an input is a
+  signal x in R^{d0 x p} (d0 = ``channels_in`` channels, p positions); phi(.) stacks, for every
+  position j, the q = ``patch`` columns x[:, j-(q-1)/2], ..., x[:, j+(q-1)/2] (zero padding, stride 1)
+  into a column of length q d0, so phi(x) is [q d0, p];
+  x^(1) = sqrt(c_sigma / m) sigma(W^(1) phi(x)) in R^{m x p} (W^(1) is [m, q d0]),
+  x^(h) = x^(h-1) + (c_res / (H sqrt(m))) sigma(W^(h) phi(x^(h-1))) for h = 2..H (W^(h) is [m, q m]),
+  f = <a, x^(H)> = sum_{r, j} a_rj x^(H)_rj with a in R^{m x p}; every entry N(0, 1), all layers
+  trained. The width m is the number of channels. Data: a row x_i of X [n, d] is the signal
+  x_i.view(d0, p) (channel-major, d = d0 p), so unit rows are exactly the paper's ||x_i||_F = 1 and
+  the same X serves every family; with the default d0 = 1 a row is a 1-channel signal of p = d
+  positions. p is fixed at :meth:`DeepNet.init` (from d) and checked against X in the forward pass.
+  Batched over trials as a (q m) x (n p) matrix product per trial (patches unfolded by shifted
+  slices), so ``torch.func`` (vmap / jacrev) goes through it unchanged.
 
-Options shared by the families: ``outputs`` > 1 gives a vector output (a is [m, outputs]; for ``he``
-B is [outputs, m] with entries N(0, 1/outputs), as in the paper); ``output_scaling="mean_field"``
+Options shared by the families: ``outputs`` > 1 gives a vector output (a is [m, outputs], [m, p, outputs]
+for ``cnn_resnet``; for ``he`` B is [outputs, m] with entries N(0, 1/outputs), as in the paper); ``output_scaling="mean_field"``
 multiplies the output by 1/sqrt(m) (the mean-field 1/m normalization of the last layer, the
 negative control of the linearization claims).
 
@@ -39,9 +52,10 @@ from torch.func import jacrev, vmap
 from .deep_kernels import ACTIVATIONS, c_sigma
 from .trajectory import FLOOR_REL, BoundCheck, check_rate_bound
 
-__all__ = ["C_SIGMA", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "he_signal_norms", "train_deep"]
+__all__ = ["C_SIGMA", "FAMILIES", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "he_signal_norms", "train_deep"]
 
-Family = Literal["fc", "resnet", "he"]
+Family = Literal["fc", "resnet", "he", "cnn_resnet"]
+FAMILIES: tuple[str, ...] = ("fc", "resnet", "he", "cnn_resnet")
 
 #: 1 / E[sigma(z)^2], z ~ N(0, 1) (DLLWZ Sec. 5), by Gauss-Hermite quadrature (relu: exactly 2;
 #: softplus 1.0854870, tanh 2.5361755, gelu 2.3489...; catalogue 1.5).
@@ -63,7 +77,8 @@ def activation(name: str):
 
 @dataclass(frozen=True)
 class DeepNet:
-    """A deep family: ``family`` in fc | resnet | he, width m, depth H (hidden layers)."""
+    """A deep family: ``family`` in fc | resnet | he | cnn_resnet, width m (channels for cnn_resnet),
+    depth H (hidden layers)."""
 
     family: Family
     width: int
@@ -73,21 +88,30 @@ class DeepNet:
     init_variance: float = 2.0  #: for ``he``: entries of A, W_l ~ N(0, init_variance / m)
     outputs: int = 1  #: output dimension (> 1 for classification)
     output_scaling: Literal["ntk", "mean_field"] = "ntk"  #: mean_field multiplies the output by 1/sqrt(m)
+    channels_in: int = 1  #: cnn_resnet: input channels d0; an input row of length d is x.view(d0, d / d0)
+    patch: int = 3  #: cnn_resnet: patch size q (odd; zero padding (q - 1) / 2 each side, stride 1)
 
     def __post_init__(self) -> None:
-        if self.family not in ("fc", "resnet", "he"):
-            raise ValueError(f"family {self.family!r} is not one of fc, resnet, he")
+        if self.family not in FAMILIES:
+            raise ValueError(f"family {self.family!r} is not one of {', '.join(FAMILIES)}")
         if self.width < 1 or self.depth < 1:
             raise ValueError(f"width and depth must be >= 1, got {self.width}, {self.depth}")
         if self.family == "he" and self.activation != "relu":
             raise ValueError("the he family (Allen-Zhu et al.) is a ReLU network")
-        if self.family in ("fc", "resnet") and self.activation not in C_SIGMA:
+        if self.family in ("fc", "resnet", "cnn_resnet") and self.activation not in C_SIGMA:
             raise ValueError(f"no c_sigma for activation {self.activation!r}; one of {', '.join(C_SIGMA)}")
         activation(self.activation)
         if self.outputs < 1:
             raise ValueError(f"outputs must be >= 1, got {self.outputs}")
         if self.output_scaling not in ("ntk", "mean_field"):
             raise ValueError(f"output_scaling {self.output_scaling!r} is not one of ntk, mean_field")
+        if self.family == "cnn_resnet":
+            if self.channels_in < 1:
+                raise ValueError(f"channels_in must be >= 1, got {self.channels_in}")
+            if self.patch < 1 or self.patch % 2 == 0:
+                raise ValueError(f"patch must be an odd integer >= 1 (zero padding (q-1)/2 keeps p positions), got {self.patch}")
+        elif self.channels_in != 1 or self.patch != 3:
+            raise ValueError("channels_in and patch apply only to the cnn_resnet family")
 
     @property
     def c_sigma(self) -> float:
@@ -97,13 +121,31 @@ class DeepNet:
     def trainable(self) -> tuple[str, ...]:
         return ("W",) if self.family == "he" else ("W1", "W", "a")
 
+    def positions(self, d: int) -> int:
+        """cnn_resnet: the number of positions p of an input row of length d = channels_in * p."""
+        if self.family != "cnn_resnet":
+            raise ValueError(f"positions apply only to the cnn_resnet family, not {self.family!r}")
+        if d < 1 or d % self.channels_in:
+            raise ValueError(f"cnn_resnet: input dimension d={d} is not channels_in ({self.channels_in}) x positions")
+        return d // self.channels_in
+
     def init(self, d: int, generators: Sequence[torch.Generator]) -> dict[str, torch.Tensor]:
         """Stacked float64 CPU parameters. ``W`` holds the m x m layers: [T, H-1, m, m] for fc/resnet
-        (layers 2..H), [T, L, m, m] for he (W_1..W_L)."""
+        (layers 2..H), [T, L, m, m] for he (W_1..W_L). cnn_resnet: W1 [T, m, q d0], W [T, H-1, m, q m],
+        a [T, m, p] (or [T, m, p, outputs]), drawn per trial in that order."""
         m, H = self.width, self.depth
         out: dict[str, list[torch.Tensor]] = {}
         for g in generators:
-            if self.family == "he":
+            if self.family == "cnn_resnet":
+                p_, q = self.positions(d), self.patch
+                p = {
+                    "W1": torch.randn(m, q * self.channels_in, generator=g, dtype=torch.float64),
+                    "W": torch.randn(H - 1, m, q * m, generator=g, dtype=torch.float64),
+                    "a": torch.randn(m, p_, generator=g, dtype=torch.float64)
+                    if self.outputs == 1
+                    else torch.randn(m, p_, self.outputs, generator=g, dtype=torch.float64),
+                }
+            elif self.family == "he":
                 s = math.sqrt(self.init_variance / m)
                 p = {
                     "A": torch.randn(m, d, generator=g, dtype=torch.float64) * s,
@@ -124,8 +166,41 @@ class DeepNet:
                 out.setdefault(k, []).append(v)
         return {k: torch.stack(v) for k, v in out.items()}
 
+    def _conv(self, W: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """W^(h) phi(x) for every trial and input: W [T, m, q c], x [T, c, n, p] -> [T, m, n, p].
+
+        phi stacks the q zero-padded shifted copies of x (offset -(q-1)/2 first) along the channel
+        axis, so row k c + i of a patch is channel i at offset k - (q-1)/2."""
+        T, c, n, p = x.shape
+        r = self.patch // 2
+        xp = torch.nn.functional.pad(x, (r, r))
+        patches = torch.cat([xp[..., k : k + p] for k in range(self.patch)], dim=1)  # [T, q c, n, p]
+        return (W @ patches.reshape(T, self.patch * c, n * p)).reshape(T, W.shape[1], n, p)
+
+    def _cnn_hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
+        """cnn_resnet hidden layers in the internal layout [T, m, n, p]."""
+        sigma = activation(self.activation)
+        T, p = params["a"].shape[0], params["a"].shape[2]
+        if X.dim() not in (2, 3) or X.shape[-1] != self.channels_in * p:
+            raise ValueError(
+                f"cnn_resnet: inputs must be [n, d] or [T, n, d] with d = channels_in x positions = "
+                f"{self.channels_in} x {p}, got shape {tuple(X.shape)}"
+            )
+        Xb = X.expand(T, *X.shape) if X.dim() == 2 else X
+        x0 = Xb.reshape(T, Xb.shape[1], self.channels_in, p).transpose(1, 2)  # [T, d0, n, p]
+        m, H = self.width, self.depth
+        x = math.sqrt(self.c_sigma / m) * sigma(self._conv(params["W1"], x0))
+        xs = [x]
+        for h in range(H - 1):
+            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(params["W"][:, h], x))
+            xs.append(x)
+        return xs
+
     def hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
-        """The hidden representations [x^(1), ..., x^(H)] (fc/resnet) or [h_0, ..., h_L] (he), each [T, n, m]."""
+        """The hidden representations [x^(1), ..., x^(H)] (fc/resnet) or [h_0, ..., h_L] (he), each [T, n, m];
+        for cnn_resnet each x^(h) is [T, n, m, p]."""
+        if self.family == "cnn_resnet":
+            return [x.transpose(1, 2) for x in self._cnn_hidden(params, X)]
         sigma = activation(self.activation)
         T = next(iter(params.values())).shape[0]
         Xb = X.expand(T, *X.shape) if X.dim() == 2 else X
@@ -148,6 +223,11 @@ class DeepNet:
 
     def forward(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
         """Outputs u: [T, n] (one output) or [T, n, outputs]. X is [n, d] or per-trial [T, n, d]."""
+        if self.family == "cnn_resnet":
+            last = self._cnn_hidden(params, X)[-1]  # [T, m, n, p]
+            a = params["a"]  # [T, m, p(, c)]
+            u = torch.einsum("tmnp,tmp->tn", last, a) if self.outputs == 1 else torch.einsum("tmnp,tmpc->tnc", last, a)
+            return u / math.sqrt(self.width) if self.output_scaling == "mean_field" else u
         last = self.hidden(params, X)[-1]
         if self.family == "he":
             w = params["B"] if self.outputs == 1 else params["B"].transpose(1, 2)  # [T, m(, c)]

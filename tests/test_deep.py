@@ -22,6 +22,8 @@ def _reference_forward(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
     """One trial, one input, written out layer by layer from the papers' equations."""
     sigma = activation(net.activation)
     m, H = net.width, net.depth
+    if net.family == "cnn_resnet":
+        return _reference_cnn_resnet(net, p, x)
     if net.family == "he":
         h = torch.relu(p["A"] @ x)
         for layer in range(H):
@@ -35,7 +37,23 @@ def _reference_forward(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
     return p["a"] @ h
 
 
-FAMILIES = [("fc", "softplus", 3), ("fc", "relu", 2), ("fc", "tanh", 3), ("fc", "gelu", 2), ("resnet", "softplus", 4), ("resnet", "gelu", 3), ("he", "relu", 3)]
+def _reference_cnn_resnet(net: DeepNet, p: dict, x: torch.Tensor) -> torch.Tensor:
+    """DLLWZ Section 7 with torch's conv1d: the row x is the signal x.view(d0, p); patch row k d0 + i of
+    W^(h) is channel i at offset k - (q-1)/2, i.e. conv1d weight W.view(m, q, c).permute(0, 2, 1)."""
+    sigma = activation(net.activation)
+    m, H, q = net.width, net.depth, net.patch
+
+    def conv(W: torch.Tensor, h: torch.Tensor) -> torch.Tensor:  # h: [c, p]
+        w = W.view(m, q, h.shape[0]).permute(0, 2, 1)
+        return torch.nn.functional.conv1d(h.unsqueeze(0), w, padding=q // 2)[0]
+
+    h = math.sqrt(C_SIGMA[net.activation] / m) * sigma(conv(p["W1"], x.view(net.channels_in, -1)))
+    for layer in range(H - 1):
+        h = h + net.c_res / (H * math.sqrt(m)) * sigma(conv(p["W"][layer], h))
+    return (p["a"] * h).sum() if net.outputs == 1 else torch.einsum("mp,mpc->c", h, p["a"])
+
+
+FAMILIES = [("fc", "softplus", 3), ("fc", "relu", 2), ("fc", "tanh", 3), ("fc", "gelu", 2), ("resnet", "softplus", 4), ("resnet", "gelu", 3), ("he", "relu", 3), ("cnn_resnet", "softplus", 3), ("cnn_resnet", "relu", 2)]
 
 
 @pytest.mark.parametrize(("family", "act", "depth"), FAMILIES)
@@ -305,3 +323,58 @@ def test_stop_below_truncates_at_the_first_step_all_trials_reach(problem):
     assert early.steps == last
     torch.testing.assert_close(early.loss, full.loss[:, : last + 1], rtol=0, atol=0)
     torch.testing.assert_close(early.steps_to(0.3), full.steps_to(0.3), rtol=0, atol=0)
+
+
+def test_cnn_resnet_multichannel_patches_match_conv1d():
+    p = ProblemSpec(n=5, d=8, seed=4).build()  # 2 channels x 4 positions
+    net = DeepNet("cnn_resnet", 6, 3, "tanh", channels_in=2, patch=5, outputs=3)
+    par = net.init(p.d, trial_generators("deep.cnn", 0, 2))
+    assert par["W1"].shape == (2, 6, 10) and par["W"].shape == (2, 2, 6, 30) and par["a"].shape == (2, 6, 4, 3)
+    u = net.forward(par, p.X)
+    assert u.shape == (2, 5, 3)
+    for t in range(2):
+        pt = {k: v[t] for k, v in par.items()}
+        torch.testing.assert_close(u[t], torch.stack([_reference_cnn_resnet(net, pt, x) for x in p.X]), rtol=1e-12, atol=1e-12)
+    hidden = net.hidden(par, p.X)
+    assert len(hidden) == 3 and hidden[-1].shape == (2, 5, 6, 4)
+
+
+def test_cnn_resnet_batched_equals_single_and_ntk(problem):
+    net = DeepNet("cnn_resnet", 8, 2, "softplus")
+    par = net.init(problem.d, trial_generators("deep.cnn.batch", 0, 3))
+    tr = train_deep(net, par, problem.X, problem.y, steps=10, eta=0.02)
+    for t in range(3):
+        alone = train_deep(net, {k: v[t : t + 1] for k, v in par.items()}, problem.X, problem.y, steps=10, eta=0.02)
+        torch.testing.assert_close(tr.loss[t], alone.loss[0], rtol=1e-12, atol=1e-14)
+    theta = empirical_ntk(net, par, problem.X)
+    for t in range(2):
+        pt = {k: v[t].clone().requires_grad_(True) for k, v in par.items()}
+        rows = []
+        for x in problem.X:
+            g = torch.autograd.grad(_reference_cnn_resnet(net, pt, x), [pt[k] for k in net.trainable])
+            rows.append(torch.cat([gi.flatten() for gi in g]))
+        J = torch.stack(rows)
+        torch.testing.assert_close(theta[t], J @ J.T, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"patch": 2}, "odd"),
+        ({"channels_in": 0}, "channels_in"),
+    ],
+)
+def test_cnn_resnet_bad_options_are_clear_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DeepNet("cnn_resnet", 8, 2, "softplus", **kwargs)
+
+
+def test_cnn_resnet_input_shape_errors(problem):
+    net = DeepNet("cnn_resnet", 4, 2, "softplus", channels_in=2)
+    with pytest.raises(ValueError, match="channels_in"):
+        net.init(problem.d, trial_generators("deep.cnn.bad", 0, 1))  # d = 5 is not 2 x positions
+    par = DeepNet("cnn_resnet", 4, 2, "softplus").init(problem.d, trial_generators("deep.cnn.bad", 0, 1))
+    with pytest.raises(ValueError, match="positions"):
+        DeepNet("cnn_resnet", 4, 2, "softplus").forward(par, problem.X[:, :4])
+    with pytest.raises(ValueError, match="only to the cnn_resnet"):
+        DeepNet("fc", 4, 2, "softplus", patch=5)
