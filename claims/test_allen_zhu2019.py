@@ -42,7 +42,7 @@ from harness import claim, device, dtype, evidence, profile, trial_generators, u
 from harness.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
 from harness.deep import DeepNet, empirical_ntk, he_forward_norms, he_signal_norms, train_deep
 from harness.papers import AZLS
-from harness.strategies import problems, step_factors
+from harness.strategies import depths, problems, step_factors
 
 MODEL_SLACK = 0.2  #: the variance 5L/m is first order in L/m; allow +-20% for the neglected terms
 
@@ -378,11 +378,11 @@ def _gd_decades(spec, depth, c, predicate, what):
     quantifier="probability",
     predicate=f"per seed, (T(1e-8) - T(1e-6)) / (T(1e-6) - T(1e-4)) <= {DECADE_RATIO} (T(eps) the first step with L <= eps L(0); "
     f"a seed that does not reach 1e-8 fails); on all but a delta={DELTA} fraction of seeds",
-    regime="Width = the profile's deep_width (64 in quick), depth 2..4, eta = c / lambda_max(Theta(0)); the paper's "
+    regime="Width = the profile's deep_width (64 in quick), depth 2..train_depth (4 quick, 10 standard, 12 nightly), eta = c / lambda_max(Theta(0)); the paper's "
     "poly(n, L, 1/delta) width and its eta ~ 1/m are not run (Theta(0) carries the 1/m).",
     examples={"quick": 3},
 )
-@given(spec=problems(max_n=10, geometries=("separated",)), depth=st.integers(2, 4), c=step_factors(0.5, 1.0))
+@given(spec=problems(max_n=10, geometries=("separated",)), depth=depths(), c=step_factors(0.5, 1.0))
 def test_gd_linear(spec, depth, c):
     _gd_decades(spec, depth, c, lambda r: r <= DECADE_RATIO, "linear rate: decade ratio <= 2")
 

@@ -25,7 +25,7 @@ from harness import claim, device, dtype, evidence, profile, trial_generators
 from harness.checks import decide_probability, plot_rel_loss
 from harness.deep import DeepNet, empirical_ntk, train_deep
 from harness.papers import DLLWZ
-from harness.strategies import problems, step_factors
+from harness.strategies import depths, problems, step_factors
 
 DELTA = 0.1
 
@@ -70,9 +70,9 @@ def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min"):
     predicate=f"per seed, L(k) <= (1 - eta lambda_min(Theta(0))/2)^k L(0) at every step above the float floor, Theta(0) the "
     f"empirical NTK of all layers at init, eta = c / lambda_max(Theta(0)); on all but a delta={DELTA} fraction of seeds",
     regime="The theorems' widths (m ~ n^4 2^O(H), n^4 H^2) and steps cannot be run; practical width = the profile's deep_width "
-    "(64 in quick), depth 2..4, softplus.",
+    "(64 in quick, 256 standard, 1024 nightly), depth 2..train_depth (4 quick, 10 standard, 12 nightly), softplus.",
 )
-@given(spec=problems(max_n=8, max_n_over_d=2.0), family=st.sampled_from(["fc", "resnet"]), depth=st.integers(2, 4), c=step_factors(0.25, 1.0))
+@given(spec=problems(max_n=8, max_n_over_d=2.0), family=st.sampled_from(["fc", "resnet"]), depth=depths(), c=step_factors(0.25, 1.0))
 def test_deep_linear_rate(spec, family, depth, c):
     _deep_rate(spec, family, depth, c, profile().deep_width, "dllwz2019.thm5.1_6.1.linear_rate")
 
@@ -103,11 +103,11 @@ def test_control_narrow_deep_net(spec, depth, c):
     quantifier="probability",
     predicate=f"per seed, L(k) <= (1 - eta lambda_min(Theta(0))/2)^k L(0) at every step above the float floor, Theta(0) the "
     f"empirical NTK of all layers at init, eta = c / lambda_max(Theta(0)); on all but a delta={DELTA} fraction of seeds",
-    regime="1-D signals of p = d <= 8 positions, patch 3, m = deep_width / 2 channels (32 in quick), depth 2..3, softplus; "
+    regime="1-D signals of p = d <= 8 positions, patch 3, m = deep_width / 2 channels (32 in quick), depth 2..train_depth (4 in quick), softplus; "
     "the theorem's width and step are not run.",
     examples={"quick": 2},
 )
-@given(spec=problems(max_n=8, max_d=8, max_n_over_d=2.0), depth=st.integers(2, 3), c=step_factors(0.25, 1.0))
+@given(spec=problems(max_n=8, max_d=8, max_n_over_d=2.0), depth=depths(), c=step_factors(0.25, 1.0))
 def test_cnn_resnet_linear_rate(spec, depth, c):
     _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.thm7.1.cnn_resnet_linear_rate")
 

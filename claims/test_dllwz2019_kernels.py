@@ -42,7 +42,7 @@ from harness.deep import DeepNet, activation, empirical_ntk, train_deep
 from harness.deep_kernels import fc_kernels, resnet_kernels
 from harness.papers import DLLWZ
 from harness.stats import fit_exponent
-from harness.strategies import problems, step_factors
+from harness.strategies import depths, problems, step_factors
 
 #: every activation DeepNet and the analytic kernels both support (harness.deep.C_SIGMA)
 ACTIVATIONS = ("relu", "softplus", "tanh", "gelu")
@@ -380,7 +380,7 @@ def _gram_stability(spec, family, depth, c, cid, *, control: bool):
 _GRAM_GIVEN = {
     "spec": problems(max_n=10, max_n_over_d=2.0),
     "family": st.sampled_from(["fc", "resnet"]),
-    "depth": st.integers(2, 4),
+    "depth": depths(),
     "c": step_factors(0.25, 1.0),
 }
 
@@ -397,7 +397,7 @@ _GRAM_GIVEN = {
     f"||W^(h)(K) - W^(h)(0)||_F / sqrt(m) against log m is -1/2 +- {TOL} (95% CI inside); (b) the slope of log "
     f"||Theta(K) - Theta(0)||_2 / ||Theta(0)||_2 is at most -1/2 + {TOL} (95% CI below: the paper's O(m^-1/2) is an "
     "upper bound); no run diverges. lambda_min(Theta(K)) / lambda_min(Theta(0)) is reported against 1/2.",
-    assumptions="unit inputs (sphere), n <= 10, n/d <= 2, softplus (analytic, Condition 3.2), depth 2..4, all layers "
+    assumptions="unit inputs (sphere), n <= 10, n/d <= 2, softplus (analytic, Condition 3.2), depth 2..train_depth (4 in quick, 10 standard, 12 nightly), all layers "
     "trained, ResNet c_res = 0.1",
     regime="The theorems' widths and steps (m ~ n^4 2^O(H), eta ~ lambda/(n^2 2^O(H))) cannot be run: eta = c / "
     "lambda_max(Theta(0)), c in [0.25, 1], a fixed K = steps/3 (quick 100), widths doubling from deep_width/2 "

@@ -31,6 +31,7 @@ class Profile:
     scaling_seeds: int  #: seeds per width in scaling-law fits
     max_depth: int = 16  #: deepest network for deep-family claims
     deep_width: int = 64  #: width of deep networks in training claims
+    train_depth: int = 4  #: deepest network the deep training claims draw (depth 2..train_depth)
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -67,6 +68,7 @@ PROFILES: dict[str, Profile] = {
         scaling_seeds=6,
         max_depth=64,
         deep_width=256,
+        train_depth=10,
         description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds.",
     ),
     "nightly": Profile(
@@ -83,6 +85,7 @@ PROFILES: dict[str, Profile] = {
         scaling_seeds=8,
         max_depth=128,
         deep_width=1024,
+        train_depth=12,
         description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps.",
     ),
 }

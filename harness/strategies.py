@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from .problems import ProblemSpec
 from .profiles import current_profile
 
-__all__ = ["multipliers", "problems", "seeds", "step_factors"]
+__all__ = ["depths", "multipliers", "problems", "seeds", "step_factors"]
 
 
 def seeds(max_value: int = 2**16) -> st.SearchStrategy[int]:
@@ -65,3 +65,10 @@ def step_factors(lo: float = 0.1, hi: float = 1.5) -> st.SearchStrategy[float]:
 def multipliers(choices: Sequence[int] | None = None) -> st.SearchStrategy[int]:
     """k in m = k * n (the profile's ``width_multipliers`` by default)."""
     return st.deferred(lambda: st.sampled_from(list(choices or current_profile().width_multipliers)))
+
+
+@st.composite
+def depths(draw: st.DrawFn, lo: int = 2, hi: int | None = None) -> int:
+    """Depths H of deep training claims: lo..hi, hi defaulting to the profile's ``train_depth``
+    (quick 4, standard 10, nightly 12), read at every draw."""
+    return draw(st.integers(lo, max(lo, current_profile().train_depth if hi is None else hi)))

@@ -219,3 +219,29 @@ def test_equal_specs_build_identical_data():
         assert torch.equal(a.build().X, b.build().X), (
             f"{a} and {b} are equal specs but build different X"
         )
+
+
+def test_depths_are_read_from_the_profile_at_draw_time():
+    from hypothesis import given, settings
+
+    from harness.profiles import current_profile, set_profile
+    from harness.strategies import depths
+
+    strategy = depths()  # built once, like a claim's @given at import
+    before = current_profile().name
+    try:
+        for name, hi in (("quick", 4), ("standard", 10)):
+            set_profile(name)
+            seen: set[int] = set()
+
+            @settings(max_examples=60, database=None, derandomize=True)
+            @given(h=strategy)
+            def draw(h):
+                seen.add(h)  # noqa: B023 (draw runs before the next iteration rebinds seen)
+
+            draw()
+            assert min(seen) >= 2 and max(seen) <= hi
+            if name == "standard":
+                assert max(seen) > 4
+    finally:
+        set_profile(before)
