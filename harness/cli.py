@@ -3,12 +3,16 @@
 Subcommands:
 
 * ``list``: the claims the claim modules define, with the last verdict of ``reports/latest``;
-* ``report RUN``: re-render report.md / report.html / plots of a finished run;
+* ``report RUN [--compare BASELINE]``: re-render report.md / report.html / plots of a finished
+  run, and with ``--compare`` say what changed since a baseline run (exit 1 on a regression);
+* ``baseline RUN``: make a run the baseline of its profile (``reports/baseline/<profile>/``);
+* ``merge SHARD... --out DIR``: join the reports of the shards of one run into one;
+* ``history``: the trend page of the runs in the history store (``--add RUN`` appends one);
 * ``profiles``: the effort profiles and their sizes.
 
 Running the claims themselves is pytest's job (``pytest claims --claims-profile=quick``).
-``main(argv)`` returns the exit code: 0 on success, 2 on a usage error, an unreadable report
-or a claim module that fails to import.
+``main(argv)`` returns the exit code: 0 on success, 1 when ``report --compare`` finds a
+regression, 2 on a usage error, an unreadable report or a claim module that fails to import.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from . import __version__
 __all__ = ["main"]
 
 EXIT_OK = 0
+EXIT_REGRESSION = 1
 EXIT_ERROR = 2
 FORMATS = ("md", "html")
 
@@ -218,29 +223,94 @@ def _formats(text: str) -> list[str] | None:
     return list(dict.fromkeys(fmts))
 
 
+def _load(path: Path):
+    """load_report with every failure as a ReportError naming the file."""
+    from .report import ReportError, load_report
+
+    try:
+        return load_report(path)
+    except OSError as e:  # a permission problem, a directory named report.json, ...
+        raise ReportError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def resolve_baseline(path: Path, profile: str | None) -> tuple[Path, str]:
+    """The baseline report a path names, and a note when it is not the obvious one.
+
+    A report.json, a run directory holding one, or a baseline root holding one directory per
+    profile (``reports/baseline/quick/report.json``): then the run's own profile, or, when the
+    root has a single profile, that one (with a note: only verdicts compare across profiles)."""
+    from .report import ReportError
+
+    if path.is_file():
+        return path, ""
+    if (path / "report.json").is_file():
+        return path / "report.json", ""
+    if path.is_dir():
+        found = sorted(p.parent.name for p in path.glob("*/report.json"))
+        if profile in found:
+            return path / profile / "report.json", ""
+        if len(found) == 1:
+            return path / found[0] / "report.json", f"no {profile} baseline under {path}; comparing with the {found[0]} one"
+        if found:
+            raise ReportError(f"{path}: no baseline for profile {profile} (has: {', '.join(found)}); give one of them explicitly")
+        raise ReportError(f"{path}: no report.json and no <profile>/report.json under it")
+    raise ReportError(f"{path}: no such report")
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import ReportError, load_report, render_all
+    from .report import ReportError, render_all
 
     fmts = _formats(args.format)
     if fmts is None:
         _err(f"--format {args.format!r}: give a comma-separated subset of {','.join(FORMATS)}")
         return EXIT_ERROR
+    fail_on = None
+    if args.compare is not None:
+        from .compare import parse_fail_on
+
+        try:
+            fail_on = parse_fail_on(args.fail_on)
+        except ValueError as e:
+            _err(str(e))
+            return EXIT_ERROR
+        if not args.slower > 1.0:
+            _err(f"--slower {args.slower}: the factor must be > 1")
+            return EXIT_ERROR
     run = Path(args.run)
     try:
-        report = load_report(run)
+        report = _load(run)
     except ReportError as e:
         _err(str(e))
-        return EXIT_ERROR
-    except OSError as e:  # a permission problem, a directory named report.json, ...
-        _err(f"{run}: cannot read ({e.strerror or e})")
         return EXIT_ERROR
     run_dir = run if run.is_dir() else run.parent
     out_dir = Path(args.out) if args.out else run_dir
     source = run / "report.json" if run.is_dir() else run
+    comparison = None
+    if args.compare is not None:  # read and check the baseline before writing anything
+        from .compare import compare_reports
+
+        try:
+            base_path, note = resolve_baseline(Path(args.compare), (report.get("profile") or {}).get("name"))
+            baseline = _load(base_path)
+        except ReportError as e:
+            _err(f"baseline: {e}")
+            return EXIT_ERROR
+        if note:
+            _warn(note)
+        comparison = compare_reports(
+            baseline,
+            report,
+            baseline_path=str(base_path),
+            run_path=str(source),
+            slower=args.slower,
+            min_seconds=args.min_seconds,
+            rtol=args.rtol,
+            fail_on=fail_on,
+        )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         if set(fmts) == set(FORMATS):
-            render_all(report, out_dir)
+            render_all(report, out_dir, comparison)
         else:  # one format only: the plots (both formats link them), then that file
             from .report.html import render_html
             from .report.plots import render_plots
@@ -248,9 +318,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
             render_plots(report, out_dir / "plots")
             if "md" in fmts:
-                (out_dir / "report.md").write_text(render_markdown(report))
+                (out_dir / "report.md").write_text(render_markdown(report, comparison))
             if "html" in fmts:
-                (out_dir / "report.html").write_text(render_html(report, out_dir))
+                (out_dir / "report.html").write_text(render_html(report, out_dir, comparison))
+        if comparison is not None:
+            (out_dir / "comparison.json").write_text(json.dumps(comparison, indent=1))
     except (KeyError, TypeError, AttributeError, IndexError) as e:
         _err(f"{source}: malformed report, cannot render it ({type(e).__name__}: {e})")
         return EXIT_ERROR
@@ -266,13 +338,172 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(line)
     else:
         print(f"no claims in {source}")
-    # (A later issue adds ``--compare BASELINE`` here: load the baseline with load_report and
-    # print the verdict changes between the two runs after the claims table.)
+    if report.get("missing"):
+        from .report.text import missing_lines
+
+        print(f"MISSING: {len(report['missing'])} claim(s) collected but without a result:")
+        for line in missing_lines(report["missing"]):
+            print(f"  {line}")
+    if comparison is not None:
+        from .compare import comparison_lines
+
+        print()
+        for line in comparison_lines(comparison):
+            print(line)
     for f in fmts:
         print(f"wrote {out_dir / f'report.{f}'}")
+    if comparison is not None:
+        print(f"wrote {out_dir / 'comparison.json'}")
     plots = sum(len(c.get("plot_files") or []) for c in claims)
     if plots:
         print(f"wrote {plots} plot(s) under {out_dir / 'plots'}")
+    if comparison is not None and comparison["regressions"]:
+        return EXIT_REGRESSION
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------------
+# baseline
+# ----------------------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .report import ReportError
+
+    run = Path(args.run)
+    try:
+        report = _load(run)
+    except ReportError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    profile = (report.get("profile") or {}).get("name") or "unknown"
+    dest = Path(args.dir) / profile / "report.json"
+    if report.get("missing"):
+        _warn(f"{run}: {len(report['missing'])} claim(s) have no result in this run; the baseline will lack them")
+    src = run / "report.json" if run.is_dir() else run
+    try:  # the file itself, byte for byte, once it has been read and checked
+        _write_atomic(dest, src.read_text())
+    except OSError as e:
+        _err(f"{dest}: cannot write ({e.strerror or e})")
+        return EXIT_ERROR
+    s = report["summary"]
+    print(f"baseline for profile {profile}: {dest} ({s['claims']} claims, {s['as_expected']}/{s['claims']} as expected, "
+          f"created {report['created']}, git {((report.get('environment') or {}).get('git_revision') or 'unknown')[:12]})")
+    print(f"compare a run with it: python -m harness report RUN --compare {args.dir}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------------
+# merge
+# ----------------------------------------------------------------------------------------------
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .merge import merge_reports
+    from .report import ReportError, write_report
+
+    try:
+        merged = merge_reports(args.shards, allow_partial=args.allow_partial,
+                               command=" ".join(["python -m harness merge", *args.shards]))
+    except ReportError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    for w in merged.get("merge_warnings", []):
+        _warn(w)
+    try:
+        latest = write_report(merged, args.out)
+    except OSError as e:
+        _err(f"{args.out}: cannot write ({e.strerror or e})")
+        return EXIT_ERROR
+    from .report.text import claims_table, missing_lines
+
+    for line in claims_table(merged["claims"]) if merged["claims"] else ["no claims"]:
+        print(line)
+    if merged.get("missing"):
+        print(f"MISSING: {len(merged['missing'])} claim(s) or shard(s) without a result:")
+        for line in missing_lines(merged["missing"]):
+            print(f"  {line}")
+    print(f"merged {len(merged['claims'])} claim(s) from {len(merged['merged_from'])} shard report(s) into {latest} "
+          f"({(latest / 'report.json')})")
+    if not args.no_history:
+        from .history import HistoryError, append_run
+
+        store = args.history or str(Path(args.out) / "history.jsonl")
+        try:
+            append_run(store, merged, source=str(latest.resolve()))
+            print(f"history: appended to {store}")
+        except HistoryError as e:
+            _warn(f"history not appended: {e}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------------
+# history
+# ----------------------------------------------------------------------------------------------
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .history import HistoryError, append_run, read_history, render_history_html, select_runs
+    from .report import ReportError
+
+    store = Path(args.store)
+    if args.add:
+        reports = []
+        try:  # all of them read and checked before the store is touched
+            reports = [(r, _load(Path(r))) for r in args.add]
+        except ReportError as e:
+            _err(str(e))
+            return EXIT_ERROR
+        for r, rep in reports:
+            try:
+                added = append_run(store, rep, source=str(Path(r).resolve()))
+            except HistoryError as e:
+                _err(str(e))
+                return EXIT_ERROR
+            print(f"{'added' if added else 'already in the store'}: {r} ({rep['created']}, profile {rep['profile'].get('name')})")
+    try:
+        records, warnings = read_history(store)
+    except HistoryError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    for w in warnings:
+        _warn(w)
+    runs, profile = select_runs(records, profile=args.profile, last=args.last)
+    if args.profile and not runs:
+        have = sorted({str(r.get("profile")) for r in records})
+        _err(f"{store}: no runs of profile {args.profile} (has: {', '.join(have) or 'none'})")
+        return EXIT_ERROR
+    out = Path(args.out) if args.out else store.parent / "history.html"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(out, render_history_html(records, profile=profile, last=args.last, store=str(store)))
+    except OSError as e:
+        _err(f"{out}: cannot write ({e.strerror or e})")
+        return EXIT_ERROR
+    rows = []
+    for r in runs[-10:]:
+        s = r.get("summary") or {}
+        rows.append([
+            str(r.get("created")),
+            (r.get("git_revision") or "?")[:10],
+            str(r.get("device")),
+            str(r.get("duration_s")),
+            ", ".join(f"{v} {k}" for k, v in sorted((s.get("verdicts") or {}).items())),
+            str(len(s.get("unexpected") or [])),
+            str(len(s.get("missing") or [])),
+        ])
+    if rows:
+        for line in _table(["created", "git", "device", "s", "verdicts", "unexpected", "missing"], rows):
+            print(line)
+    claims = {cid for r in runs for cid in r["claims"]}
+    print(f"{len(runs)} run(s) of profile {profile} ({len(records)} in the store), {len(claims)} claim(s); wrote {out}")
     return EXIT_OK
 
 
@@ -314,11 +545,13 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .compare import DEFAULT_MIN_SECONDS, DEFAULT_RTOL, DEFAULT_SLOWER, FAIL_ON
+
     ap = argparse.ArgumentParser(
         prog="theorem-check",
         description="theorem-check: executable claims of deep-learning optimization theory. "
-        "Run the claims with pytest (pytest claims --claims-profile=quick); this command lists them "
-        "and re-renders reports.",
+        "Run the claims with pytest (pytest claims --claims-profile=quick); this command lists them, "
+        "re-renders and compares reports, merges shards and draws the history.",
     )
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -331,14 +564,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("report", help="re-render report.md / report.html / plots of a run",
+    p = sub.add_parser("report", help="re-render report.md / report.html / plots of a run; --compare BASELINE: what changed",
                        description="Load a run's report.json and render its report.md, report.html and plots "
-                       "again (report.json itself is never rewritten), then print the claims table.")
+                       "again (report.json itself is never rewritten), then print the claims table. With --compare "
+                       "BASELINE, also list what changed since the baseline (verdicts, figures beyond their intervals, "
+                       "new / removed / missing claims, slower claims), put it at the top of both reports and in "
+                       "comparison.json, and exit 1 on a regression (2 on an unreadable report).")
     p.add_argument("run", metavar="RUN", help="a run directory (reports/latest, reports/runs/<stamp>) or a report.json")
     p.add_argument("--format", default="md,html", help="comma-separated formats to write: md, html (default: md,html)")
     p.add_argument("--out", default=None, metavar="DIR", help="where to write them (default: the run's own directory)")
-    # A later issue adds "--compare BASELINE" (verdict changes against another run) here.
+    p.add_argument("--compare", default=None, metavar="BASELINE",
+                   help="a baseline run (report.json, run directory, or a root of <profile>/report.json such as "
+                   "reports/baseline): print what changed, add it to the reports, write comparison.json; "
+                   "exit 1 on a regression")
+    p.add_argument("--slower", type=float, default=DEFAULT_SLOWER, metavar="FACTOR",
+                   help=f"a claim taking more than FACTOR times its baseline seconds is slower (default {DEFAULT_SLOWER})")
+    p.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS, metavar="S",
+                   help=f"... and only if it also took S seconds more (default {DEFAULT_MIN_SECONDS})")
+    p.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
+                   help=f"a figure without a confidence interval is listed as changed beyond this relative change (default {DEFAULT_RTOL})")
+    p.add_argument("--fail-on", default=",".join(FAIL_ON), metavar="KINDS",
+                   help=f"which changes are regressions (exit 1): a comma-separated subset of {','.join(FAIL_ON)}, "
+                   "or all, or none (default: all)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("baseline", help="make a run the baseline of its profile",
+                       description="Copy a run's report.json to DIR/<profile>/report.json (atomically), the baseline "
+                       "that 'report RUN --compare DIR' compares with. Commit it to share it.")
+    p.add_argument("run", metavar="RUN", help="a run directory (reports/latest) or a report.json")
+    p.add_argument("--dir", default="reports/baseline", help="baseline root (default: reports/baseline)")
+    p.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("merge", help="join the report.json files of the shards of one run",
+                       description="Join shard reports (pytest --splits N --group i on several machines) into one run "
+                       "written like a pytest session's: OUT/runs/<stamp>/ and the OUT/latest link. Every claim once: a claim "
+                       "in two shards, a shard given twice or a pytest-split group not given is an error, and nothing is written.")
+    p.add_argument("shards", metavar="SHARD", nargs="+", help="shard reports: report.json files or run directories")
+    p.add_argument("--out", required=True, metavar="DIR", help="report directory of the merged run (e.g. reports)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="merge even if some pytest-split groups are absent; they are listed as missing")
+    p.add_argument("--history", default=None, metavar="PATH", help="history store to append to (default: DIR/history.jsonl)")
+    p.add_argument("--no-history", action="store_true", help="do not append the merged run to the history store")
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("history", help="the trend page of the runs in the history store",
+                       description="Render the history store (one JSON line per run, appended by every pytest session "
+                       "and merge) as an HTML page with one trend chart per claim figure across runs: verdicts, "
+                       "seconds, worst margin, exponents and thresholds with their intervals.")
+    p.add_argument("--store", default="reports/history.jsonl", help="the history store (default: reports/history.jsonl)")
+    p.add_argument("--out", default=None, metavar="FILE", help="the page to write (default: history.html next to the store)")
+    p.add_argument("--profile", default=None, help="runs of this profile (default: the newest run's)")
+    p.add_argument("--last", type=int, default=60, metavar="N", help="the N newest runs (default 60)")
+    p.add_argument("--add", nargs="+", default=None, metavar="RUN",
+                   help="first append these runs (report.json or run directories) to the store; a run already there is skipped")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("profiles", help="show the effort profiles and their sizes",
                        description="Show the effort profiles (--claims-profile) and the sizes each one checks.")

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["DeviceError", "RunSettings", "configure_numerics", "configure_threads", "resolve_device", "resolve_dtype"]
+__all__ = [
+    "DeviceError",
+    "RunSettings",
+    "configure_numerics",
+    "configure_threads",
+    "gpu_for_worker",
+    "pin_worker_gpu",
+    "resolve_device",
+    "resolve_dtype",
+    "visible_gpus",
+]
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -88,3 +98,60 @@ def configure_threads() -> int:
     except Exception:  # pragma: no cover - threadpoolctl optional at runtime
         pass
     return n
+
+
+# ----------------------------------------------------------------------------------------------
+# one GPU per pytest-xdist worker
+# ----------------------------------------------------------------------------------------------
+
+
+def visible_gpus(env: dict | None = None, count=None) -> list[str]:
+    """The GPUs this process may hand out, as entries for CUDA_VISIBLE_DEVICES.
+
+    ``CUDA_VISIBLE_DEVICES`` when set (its entries: indices, ``GPU-<uuid>`` or MIG ids, kept as
+    they are; ``""`` or ``-1`` mean none), else ``0..count()-1`` with ``count`` defaulting to
+    ``torch.cuda.device_count`` (call this on the xdist controller only: counting may start CUDA).
+    """
+    env = os.environ if env is None else env
+    raw = env.get("CUDA_VISIBLE_DEVICES")
+    if raw is not None:
+        entries = [e.strip() for e in raw.split(",") if e.strip()]
+        # CUDA stops at the first invalid entry; "-1" is the usual way to hide every device
+        out = []
+        for e in entries:
+            if e.startswith("-"):
+                break
+            out.append(e)
+        return out
+    n = (count or torch.cuda.device_count)()
+    return [str(i) for i in range(int(n))]
+
+
+def gpu_for_worker(worker_id: str, gpus: list[str]) -> str | None:
+    """The GPU of xdist worker ``gwK``: ``gpus[K % len(gpus)]`` (None without GPUs).
+
+    Workers beyond the number of GPUs share them round-robin; a worker xdist restarts after a
+    crash gets the next id (gw2 for the third worker), hence the modulo."""
+    if not gpus:
+        return None
+    digits = "".join(ch for ch in worker_id if ch.isdigit())
+    if not digits:
+        raise ValueError(f"not an xdist worker id: {worker_id!r}")
+    return gpus[int(digits) % len(gpus)]
+
+
+def pin_worker_gpu(worker_id: str, gpus: list[str], env: dict | None = None) -> str | None:
+    """Set ``CUDA_VISIBLE_DEVICES`` to this worker's GPU, before CUDA starts in this process.
+
+    Returns the GPU pinned (None when there are none). Raises DeviceError if CUDA is already
+    initialized here: CUDA reads the variable once, so pinning now would silently do nothing."""
+    gpu = gpu_for_worker(worker_id, gpus)
+    if gpu is None:
+        return None
+    if torch.cuda.is_initialized():
+        raise DeviceError(
+            f"worker {worker_id}: CUDA was initialized before the plugin could pin it to GPU {gpu}; "
+            "do not touch CUDA at import or in conftest.py"
+        )
+    (os.environ if env is None else env)["CUDA_VISIBLE_DEVICES"] = gpu
+    return gpu

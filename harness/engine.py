@@ -73,7 +73,8 @@ def train(
 
     Give either ``generators`` (one per trial: the init is drawn from it) or ``params``
     (stacked initial parameters, e.g. shared between two runs being compared).
-    ``eta`` is a scalar or one step size per trial.
+    ``eta`` is a scalar or one step size per trial. A chunk that runs out of GPU memory
+    (``torch.OutOfMemoryError``) is halved and redone, down to one trial per chunk.
     """
     if (generators is None) == (params is None):
         raise ValueError("give exactly one of generators= or params=")
@@ -111,22 +112,35 @@ def train(
     diverged_at = torch.full((T,), -1, dtype=torch.int64)
     finals: list[Params] = []
     t0 = time.perf_counter()
-    for lo in range(0, T, per):
+    lo = 0
+    while lo < T:
         hi = min(T, lo + per)
-        pK = _train_chunk(
-            model,
-            X_all[lo:hi].to(device=device, dtype=dtype),
-            y_all[lo:hi].to(device=device, dtype=dtype),
-            p0.select(slice(lo, hi)).to(device, dtype),
-            eta_all[lo:hi].to(device=device, dtype=dtype),
-            steps,
-            record,
-            gram_steps,
-            {k: (v[lo:hi] if v is not None else None) for k, v in out.items()},
-            diverged_at[lo:hi],
-        )
+        try:
+            pK = _train_chunk(
+                model,
+                X_all[lo:hi].to(device=device, dtype=dtype),
+                y_all[lo:hi].to(device=device, dtype=dtype),
+                p0.select(slice(lo, hi)).to(device, dtype),
+                eta_all[lo:hi].to(device=device, dtype=dtype),
+                steps,
+                record,
+                gram_steps,
+                {k: (v[lo:hi] if v is not None else None) for k, v in out.items()},
+                diverged_at[lo:hi],
+            )
+        except torch.OutOfMemoryError:
+            # The GPU is fuller than the chunk size assumed (other workers, fragmentation):
+            # halve the chunk and redo it. Trials do not depend on their batch, so the numbers
+            # are the same; one trial that does not fit is a real error.
+            if hi - lo <= 1:
+                raise
+            per = max(1, (hi - lo) // 2)
+            if str(device).startswith("cuda"):
+                torch.cuda.empty_cache()
+            continue
         if record.keep_params:
             finals.append(pK.to("cpu", torch.float64))
+        lo = hi
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
     return Trajectory(

@@ -1,9 +1,17 @@
 """pytest plugin (loaded through the ``pytest11`` entry point when the package is installed).
 
 Options: ``--claims-profile``, ``--device``, ``--claims-dtype``, ``--claims-report-dir``,
-``--claims-no-report``, ``--claims-strict``. Claims record results into a per-item sink; the
-results travel to the controller in ``report.user_properties`` (so they survive pytest-xdist),
-and only the controller writes report files, atomically, at the end of the session.
+``--claims-no-report``, ``--claims-strict``, ``--claims-history``, ``--claims-no-history``,
+``--claims-no-gpu-pinning``. Claims record results into a per-item sink; the results travel to
+the controller in ``report.user_properties`` (so they survive pytest-xdist), and only the
+controller writes report files, atomically, at the end of the session, then appends the run to
+the history store (``<report dir>/history.jsonl``).
+
+Under ``pytest -n N`` with ``--device=auto|cuda`` each worker gets its own GPU: the controller
+sends the visible GPU list to the workers, and a worker sets ``CUDA_VISIBLE_DEVICES`` to
+``gpus[K % len(gpus)]`` (K from its id ``gwK``) first thing in ``pytest_configure``, before
+anything starts CUDA. A claim test collected but without a result at the end (its worker was
+killed, the session stopped early) is listed under ``missing`` in the report.
 """
 
 from __future__ import annotations
@@ -16,11 +24,22 @@ import time
 import pytest
 
 from .claim import RESULT_SINK
-from .devices import DeviceError, RunSettings, configure_numerics, configure_threads, resolve_device, resolve_dtype
+from .devices import (
+    DeviceError,
+    RunSettings,
+    configure_numerics,
+    configure_threads,
+    pin_worker_gpu,
+    resolve_device,
+    resolve_dtype,
+    visible_gpus,
+)
 from .profiles import PROFILES, current_profile, set_profile
 from .runtime import run_settings, set_run_settings
 
 PROPERTY = "theorem_check"
+GPUS_KEY = "theorem_check_gpus"  #: workerinput: the GPU list the controller hands out
+COLLECTED_KEY = "theorem_check_collected"  #: workeroutput: {nodeid: claim id} a worker collected
 _COLLECTOR = pytest.StashKey["ClaimsCollector"]()
 _ITEM_RESULTS = pytest.StashKey[list]()
 
@@ -38,16 +57,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--claims-report-dir", default="reports", help="where runs/<stamp>/ and the 'latest' link go (default: reports)")
     g.addoption("--claims-no-report", action="store_true", help="do not write report files")
     g.addoption("--claims-strict", action="store_true", help="an inconclusive claim fails instead of skipping")
+    g.addoption(
+        "--claims-history",
+        default=None,
+        metavar="PATH",
+        help="history store the run is appended to (default: <report dir>/history.jsonl)",
+    )
+    g.addoption("--claims-no-history", action="store_true", help="do not append the run to the history store")
+    g.addoption(
+        "--claims-no-gpu-pinning",
+        action="store_true",
+        help="under pytest -n, do not give each worker its own GPU (CUDA_VISIBLE_DEVICES)",
+    )
 
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _pinning_wanted(config: pytest.Config) -> bool:
+    """One GPU per worker only for --device=auto|cuda (cuda:N names a device: left alone)."""
+    requested = (config.getoption("--device") or "auto").strip().lower()
+    return requested in ("auto", "cuda") and not config.getoption("--claims-no-gpu-pinning")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim: a theorem-check claim (added automatically)")
     config.addinivalue_line("markers", "negative_control: a claim the harness must falsify (added automatically)")
     config.addinivalue_line("markers", "gpu: needs a CUDA device")
+    pinned = None
+    if _is_worker(config) and _pinning_wanted(config):
+        # First thing in the worker, before resolve_device (torch.cuda.is_available) starts CUDA.
+        gpus = config.workerinput.get(GPUS_KEY)
+        if gpus is None:  # a controller without this plugin's hook: the inherited variable only
+            gpus = visible_gpus(count=lambda: 0)
+        try:
+            pinned = pin_worker_gpu(config.workerinput["workerid"], list(gpus))
+        except DeviceError as e:
+            raise pytest.UsageError(str(e)) from None
     try:
         device = resolve_device(config.getoption("--device"))
         dtype = resolve_dtype(config.getoption("--claims-dtype"))
@@ -58,6 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
     set_run_settings(RunSettings(device=device, dtype=dtype))
     configure_numerics()
     collector.threads = configure_threads()
+    collector.pinned_gpu = pinned
     config.stash[_COLLECTOR] = collector
     config.pluginmanager.register(collector, "theorem-check-collector")
 
@@ -116,9 +165,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
     if call.when == "call":
         strict = item.config.getoption("--claims-strict")
+        worker = item.config.workerinput["workerid"] if _is_worker(item.config) else None
         for result in item.stash.get(_ITEM_RESULTS, []):
             result["nodeid"] = item.nodeid
             result["replay"] = _replay(item.config, item.nodeid)
+            result["worker"] = worker
+            result["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
             if result.get("counterexample"):
                 result["counterexample"]["replay"] = result["replay"]
             rep.user_properties.append((PROPERTY, json.dumps(result)))
@@ -130,7 +182,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 class ClaimsCollector:
     """Per-session state: gathers claim results (from this process or from xdist workers) and,
-    on the controller only, writes the report and prints the claims table."""
+    on the controller only, writes the report, appends it to the history store and prints the
+    claims table."""
 
     def __init__(self, config: pytest.Config, previous: tuple) -> None:
         self.config = config
@@ -139,21 +192,72 @@ class ClaimsCollector:
         self.started = time.time()
         self.threads = 0
         self.written = None
+        self.history = None
+        self.history_error = ""
+        self.pinned_gpu: str | None = None
+        self.collected: dict[str, str] = {}  # nodeid -> claim id, of the claims this run should give
+        self.crashed: set[str] = set()  # nodeids whose worker died while running them
+        self.missing: list[dict] = []
+        self._gpus: list[str] | None = None
+
+    # -- xdist (optional hooks: the plugin works without xdist) ------------------------------
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        """Controller: hand the GPU list to each worker (counted here, never in a worker)."""
+        if not _pinning_wanted(self.config):
+            return
+        if self._gpus is None:
+            self._gpus = visible_gpus()
+        node.workerinput[GPUS_KEY] = list(self._gpus)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        """Controller: the claims a worker collected (any surviving worker collected them all)."""
+        self.collected.update((getattr(node, "workeroutput", None) or {}).get(COLLECTED_KEY) or {})
+
+    # -- collection and results -------------------------------------------------------------
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:  # after every deselection (-k, -m, pytest-split)
+            info = getattr(getattr(item, "obj", None), "claim_info", None)
+            if info is not None:
+                self.collected[item.nodeid] = info.id
+        if _is_worker(self.config):
+            self.config.workeroutput[COLLECTED_KEY] = dict(self.collected)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "???":  # pytest-xdist's report of an item whose worker crashed
+            self.crashed.add(report.nodeid)
+            return
         if report.when != "call":
             return
         for key, value in report.user_properties:
             if key == PROPERTY:
                 self.results.append(json.loads(value))
 
+    def _missing(self) -> list[dict]:
+        got = {r["id"] for r in self.results}
+        out, listed = [], set()
+        for nodeid, cid in sorted(self.collected.items()):
+            if cid in got or cid in listed:
+                continue
+            listed.add(cid)
+            reason = "its worker was killed while running it" if nodeid in self.crashed else "no result: not run (the session stopped early), skipped, or failed before the claim ran"
+            out.append({"id": cid, "nodeid": nodeid, "reason": reason})
+        if not self.collected:  # every worker died: the crash reports are all there is
+            out += [{"id": None, "nodeid": n, "reason": "its worker was killed while running it"} for n in sorted(self.crashed)]
+        return out
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
-        if _is_worker(config) or not self.results or config.getoption("--claims-no-report"):
+        if _is_worker(config):
+            return
+        self.missing = self._missing()
+        if (not self.results and not self.missing) or config.getoption("--claims-no-report"):
             return
         from .report import build_report, write_report
 
+        splits, group = getattr(config.option, "splits", None), getattr(config.option, "group", None)
         report = build_report(
             self.results,
             profile=config.getoption("--claims-profile"),
@@ -162,19 +266,40 @@ class ClaimsCollector:
             root=str(config.rootpath),
             argv=sys.argv,
             workers=int(getattr(config.option, "numprocesses", 0) or 0),
+            missing=self.missing,
+            shard={"group": int(group), "splits": int(splits)} if splits and group else None,
         )
-        self.written = write_report(report, config.rootpath / config.getoption("--claims-report-dir"))
+        report_dir = config.rootpath / config.getoption("--claims-report-dir")
+        self.written = write_report(report, report_dir)
+        if not config.getoption("--claims-no-history"):
+            from .history import HistoryError, append_run
+
+            store = config.getoption("--claims-history") or str(report_dir / "history.jsonl")
+            try:
+                append_run(store, report, source=str(self.written.resolve()))
+                self.history = store
+            except HistoryError as e:  # the report is written; a history problem must not lose it
+                self.history_error = str(e)
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-        if _is_worker(config) or not self.results:
+        if _is_worker(config) or not (self.results or self.missing):
             return
-        from .report.text import claims_table
+        from .report.text import claims_table, missing_lines
 
         s = run_settings()
         terminalreporter.section(
             f"theorem-check: {len(self.results)} claim(s), profile {config.getoption('--claims-profile')}, {s.device}/{s.dtype}"
         )
-        for line in claims_table(self.results):
-            terminalreporter.write_line(line)
+        if self.results:
+            for line in claims_table(self.results):
+                terminalreporter.write_line(line)
+        if self.missing:
+            terminalreporter.write_line(f"MISSING: {len(self.missing)} claim(s) collected but without a result:", red=True)
+            for line in missing_lines(self.missing):
+                terminalreporter.write_line(f"  {line}")
         if self.written:
             terminalreporter.write_line(f"report: {self.written}/report.html (also report.md, report.json)")
+        if self.history:
+            terminalreporter.write_line(f"history: appended to {self.history} (python -m harness history renders the trends)")
+        if self.history_error:
+            terminalreporter.write_line(f"history: not appended: {self.history_error}", yellow=True)

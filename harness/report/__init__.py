@@ -18,7 +18,16 @@ from pathlib import Path
 
 from .. import __version__
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "ReportError", "build_report", "load_report", "render_all", "write_report"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "ReportError",
+    "build_report",
+    "load_report",
+    "render_all",
+    "summarize",
+    "write_report",
+]
 
 SCHEMA = "theorem-check/report"
 SCHEMA_VERSION = 1
@@ -83,14 +92,51 @@ def environment(settings, root: str, workers: int) -> dict:
     }
 
 
-def build_report(results: list[dict], *, profile: str, settings, started: float, root: str, argv: list[str], workers: int) -> dict:
-    from ..profiles import PROFILES
+def sort_claims(claims: list[dict]) -> list[dict]:
+    """The report's order of claims: by paper key, then id."""
+    return sorted(claims, key=lambda r: (r["info"]["paper"]["key"], r["id"]))
 
-    claims = sorted(results, key=lambda r: (r["info"]["paper"]["key"], r["id"]))
+
+def summarize(claims: list[dict], missing: list[dict] | None = None) -> dict:
+    """The ``summary`` block of a report (``missing`` counted only when given)."""
     counts: dict[str, int] = {}
     for r in claims:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    return {
+    out = {
+        "claims": len(claims),
+        "verdicts": counts,
+        "as_expected": sum(bool(r["as_expected"]) for r in claims),
+        "unexpected": [r["id"] for r in claims if not r["as_expected"]],
+        "negative_controls": sum(r["expected"] == "falsified" for r in claims),
+    }
+    if missing is not None:
+        out["missing"] = len(missing)
+    return out
+
+
+def build_report(
+    results: list[dict],
+    *,
+    profile: str,
+    settings,
+    started: float,
+    root: str,
+    argv: list[str],
+    workers: int,
+    missing: list[dict] | None = None,
+    shard: dict | None = None,
+) -> dict:
+    """The report dict of one session.
+
+    Optional keys (schema_version 1 readers ignore them, and every reader accepts a report
+    without them): ``missing``, the claims collected for this run that gave no result (a
+    worker killed, the session stopped early), each ``{"id", "nodeid", "reason"}``; and
+    ``shard``, ``{"group", "splits"}`` when the run was one pytest-split group.
+    """
+    from ..profiles import PROFILES
+
+    claims = sort_claims(results)
+    report = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -98,15 +144,14 @@ def build_report(results: list[dict], *, profile: str, settings, started: float,
         "command": " ".join(argv),
         "profile": PROFILES[profile].to_dict(),
         "environment": environment(settings, root, workers),
-        "summary": {
-            "claims": len(claims),
-            "verdicts": counts,
-            "as_expected": sum(r["as_expected"] for r in claims),
-            "unexpected": [r["id"] for r in claims if not r["as_expected"]],
-            "negative_controls": sum(r["expected"] == "falsified" for r in claims),
-        },
+        "summary": summarize(claims, missing if missing else None),
         "claims": claims,
     }
+    if missing:
+        report["missing"] = missing
+    if shard:
+        report["shard"] = shard
+    return report
 
 
 def load_report(path: str | Path) -> dict:
@@ -133,18 +178,25 @@ def load_report(path: str | Path) -> dict:
         missing = [k for k in CLAIM_KEYS if k not in c] if isinstance(c, dict) else ["(not an object)"]
         if missing:
             raise ReportError(f"{p}: corrupt report: claim #{i} lacks {', '.join(missing)}")
+        if not isinstance(c["id"], str) or not isinstance(c["verdict"], str):
+            raise ReportError(f"{p}: corrupt report: claim #{i} has a non-string id or verdict")
+    if not isinstance(data.get("missing", []), list):
+        raise ReportError(f"{p}: corrupt report: 'missing' is not a list")
     return data
 
 
-def render_all(report: dict, run_dir: Path) -> None:
-    """Plots, report.md and report.html into ``run_dir`` (report.json is written separately)."""
+def render_all(report: dict, run_dir: Path, comparison: dict | None = None) -> None:
+    """Plots, report.md and report.html into ``run_dir`` (report.json is written separately).
+
+    With ``comparison`` (from :func:`harness.compare.compare_reports`) both files open with a
+    section on what changed since the baseline."""
     from .html import render_html
     from .plots import render_plots
     from .text import render_markdown
 
     render_plots(report, run_dir / "plots")
-    (run_dir / "report.md").write_text(render_markdown(report))
-    (run_dir / "report.html").write_text(render_html(report, run_dir))
+    (run_dir / "report.md").write_text(render_markdown(report, comparison))
+    (run_dir / "report.html").write_text(render_html(report, run_dir, comparison))
 
 
 def write_report(report: dict, out_dir: str | Path) -> Path:
@@ -153,8 +205,13 @@ def write_report(report: dict, out_dir: str | Path) -> Path:
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    tmp = runs / f".{stamp}-{os.getpid()}.partial"
-    final = runs / f"{stamp}-{os.getpid()}"
+    name = f"{stamp}-{os.getpid()}"
+    i = 0
+    while (runs / name).exists() or (runs / f".{name}.partial").exists():  # two runs in one second, one process
+        i += 1
+        name = f"{stamp}-{os.getpid()}-{i}"
+    tmp = runs / f".{name}.partial"
+    final = runs / name
     tmp.mkdir()
     render_all(report, tmp)  # adds plot_files to the claims
     (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=False))

@@ -12,7 +12,7 @@ from .text import _args_line, _detail, fmt
 __all__ = ["render_html"]
 
 
-def render_html(report: dict, run_dir: Path) -> str:
+def render_html(report: dict, run_dir: Path, comparison: dict | None = None) -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "jinja2"]),
@@ -28,4 +28,4 @@ def render_html(report: dict, run_dir: Path) -> str:
         return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() if p.exists() else rel
 
     env.globals["embed"] = embed
-    return env.get_template("report.html.jinja2").render(r=report)
+    return env.get_template("report.html.jinja2").render(r=report, comp=comparison)

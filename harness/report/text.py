@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["claims_table", "fmt", "render_markdown", "verdict_label"]
+__all__ = ["claims_table", "comparison_markdown", "fmt", "missing_lines", "render_markdown", "verdict_label"]
 
 
 def fmt(v, digits: int = 4) -> str:
@@ -106,7 +106,35 @@ def _figures_md(figs: dict) -> list[str]:
     return lines
 
 
-def render_markdown(report: dict) -> str:
+def missing_lines(missing: list[dict]) -> list[str]:
+    """One line per claim that was collected but gave no result."""
+    return [f"{m.get('id') or '?'} ({m.get('nodeid', '?')}): {m.get('reason', 'no result')}" for m in missing]
+
+
+def comparison_markdown(comp: dict) -> list[str]:
+    """The 'Changes since the baseline' section of report.md."""
+    b = comp["baseline"]
+    L = [
+        "## Changes since the baseline",
+        "",
+        f"Baseline `{b['path']}`: created {b['created']}, profile {b['profile']}, {b['device']} ({b['device_name']}), "
+        f"git {(b['git_revision'] or 'unknown')[:12]}. **{comp['regressions']} regression(s)**.",
+        "",
+    ]
+    L += [f"- note: {n}" for n in comp["notes"]]
+    if comp["changes"]:
+        L += ["| | change | claim | baseline | this run | detail |", "|---|---|---|---|---|---|"]
+        for ch in comp["changes"]:
+            L.append(
+                f"| {'**REGRESSION**' if ch['regression'] else ''} | {ch['kind']} | {_cell(ch['id'] or '?')} | {_cell(fmt(ch['before']))} | "
+                f"{_cell(fmt(ch['after']))} | {_cell(ch['detail'])} |"
+            )
+    else:
+        L.append("No changes: same claims, same verdicts, figures within their intervals, no claim slower.")
+    return L
+
+
+def render_markdown(report: dict, comparison: dict | None = None) -> str:
     env = report["environment"]
     s = report["summary"]
     prof = report["profile"]
@@ -121,6 +149,12 @@ def render_markdown(report: dict) -> str:
     ]
     if s["unexpected"]:
         L.append(f"- **unexpected:** {', '.join(s['unexpected'])}")
+    if report.get("missing"):
+        L.append(f"- **missing ({len(report['missing'])}, no result):** " + "; ".join(missing_lines(report["missing"])))
+    if report.get("merged_from"):
+        L.append(f"- merged from {len(report['merged_from'])} shard report(s): " + ", ".join(m["path"] for m in report["merged_from"]))
+    if comparison is not None:
+        L += ["", *comparison_markdown(comparison)]
     L += ["", "| claim | paper | theorem | verdict | expected | examples | detail |", "|---|---|---|---|---|---|---|"]
     for c in report["claims"]:
         info = c["info"]
