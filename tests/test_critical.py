@@ -4,11 +4,8 @@ Spearman bootstrap; and the decisions of claims/test_dauphin2014.py (the planted
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,18 +29,11 @@ from harness.critical import (
 )
 from harness.hessian import hessian
 from harness.mlp import MLP
+from claim_modules import load_claim_module
 
 
 def _load():
-    name = "dauphin2014_claims_module"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "claims" / "test_dauphin2014.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module("dauphin2014_claims_module", "test_dauphin2014.py")
 
 
 dm = _load()

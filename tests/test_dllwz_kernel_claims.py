@@ -3,10 +3,7 @@ width grids of every profile, and the joint exponent decision."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,18 +14,11 @@ from harness import ProblemSpec, trial_generators
 from harness.claim import Evidence
 from harness.deep import DeepNet, empirical_ntk, train_deep
 from harness.profiles import PROFILES, current_profile, set_profile
+from claim_modules import load_claim_module
 
 
 def _load():
-    name = "dllwz2019_kernel_claims_module"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "claims" / "test_dllwz2019_kernels.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module("dllwz2019_kernel_claims_module", "test_dllwz2019_kernels.py")
 
 
 ck = _load()

@@ -5,10 +5,7 @@ false twins caught on small cases."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,17 +18,11 @@ from harness.claim import Evidence
 from harness.deep import DeepNet, empirical_ntk, train_deep
 from harness.linearize import decide_exponents, linearization_gap, linearized_outputs
 from harness.profiles import PROFILES, current_profile, set_profile
+from claim_modules import load_claim_module
 
 
 def _load(name: str, file: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "claims" / file
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module(name, file)
 
 
 lee = _load("lee2019_claims_module", "test_lee2019.py")

@@ -5,10 +5,7 @@ cases: every planted twin is caught."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,18 +16,11 @@ from harness import ProblemSpec, trial_generators
 from harness.claim import _EVIDENCE, Evidence
 from harness.mf_resnet import MFResNet, sliced_w1, train_mf
 from harness.profiles import PROFILES, current_profile, set_profile
+from claim_modules import load_claim_module
 
 
 def _load():
-    name = "ding2021_claims_module"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "claims" / "test_ding2021.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module("ding2021_claims_module", "test_ding2021.py")
 
 
 ck = _load()

@@ -5,10 +5,7 @@ controls of claims/test_mode_connectivity.py caught on a small case."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,18 +14,11 @@ from harness import ProblemSpec, trial_generators
 from harness import paths as pth
 from harness.mlp import MLP, train_mlp
 from harness.seeding import generator
+from claim_modules import load_claim_module
 
 
 def _load():
-    name = "mode_connectivity_claims_module"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "claims" / "test_mode_connectivity.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module("mode_connectivity_claims_module", "test_mode_connectivity.py")
 
 
 mc = _load()

@@ -4,11 +4,8 @@ and their planted twins caught on small cases."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,17 +24,11 @@ from harness.toy_landscapes import (
     wide_well_landscape,
 )
 import contextlib
+from claim_modules import load_claim_module
 
 
 def _load(name: str, file: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "claims" / file
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module(name, file)
 
 
 kb = _load("kleinberg2018_claims_module", "test_kleinberg2018.py")
