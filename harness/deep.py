@@ -49,6 +49,7 @@ from typing import Literal
 import torch
 from torch.func import jacrev, vmap
 
+from .chunks import run_in_chunks
 from .deep_kernels import ACTIVATIONS, c_sigma
 from .trajectory import FLOOR_REL, BoundCheck, check_rate_bound
 
@@ -316,6 +317,7 @@ def train_deep(
     track_movement: bool = False,
     keep_outputs: bool = False,
     stop_below: float | None = None,
+    chunk_trials: int | None = None,
 ) -> DeepTrajectory:
     """GD or SGD with autograd for every trial; divergence (non-finite or 1e20 x L(0)) is an outcome.
 
@@ -328,6 +330,11 @@ def train_deep(
       (``center=False``: R(alpha f(theta)) / alpha^2).
     * ``stop_below``: stop early once every live trial has L(k) <= stop_below x L(0) (the records then
       end at that step; :meth:`DeepTrajectory.steps_to` is unaffected for thresholds >= stop_below).
+    * ``chunk_trials``: train at most this many trials at once (all of them by default). A chunk that
+      runs out of GPU memory is halved and redone (:func:`harness.chunks.run_in_chunks`), its SGD
+      generators rewound. Trials are independent, so the numbers do not depend on the chunking; with
+      ``stop_below``, chunks run to the end, and are then run again to the first step where every
+      trial is done (where one batch would have stopped), so records and parameters match too.
     """
     T = next(iter(params.values())).shape[0]
     n = X.shape[0]
@@ -342,7 +349,107 @@ def train_deep(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if sgd and (batch_generators is None or len(batch_generators) != T):
         raise ValueError(f"SGD (batch_size={batch_size} < n={n}) needs one batch generator per trial ({T})")
-    eta_t = torch.as_tensor(eta, dtype=dtype, device=device).flatten().expand(T).clone()
+    eta_all = torch.as_tensor(eta, dtype=torch.float64).flatten()
+    if eta_all.numel() not in (1, T):
+        raise ValueError(f"eta has {eta_all.numel()} entries for {T} trials")
+    eta_all = eta_all.expand(T)
+    if chunk_trials is not None and chunk_trials < 1:
+        raise ValueError(f"chunk_trials must be >= 1, got {chunk_trials}")
+    gens = list(batch_generators) if sgd else None
+    opts = dict(device=device, dtype=dtype, loss=loss, batch_size=batch_size if sgd else None, alpha=alpha, center=center,
+                keep_params=keep_params, track_movement=track_movement, keep_outputs=keep_outputs)
+    t0 = time.perf_counter()
+    state = {"per": T if chunk_trials is None else min(T, chunk_trials)}
+
+    def chunked(steps_: int, stop: float | None) -> DeepTrajectory:
+        def run(lo: int, hi: int) -> DeepTrajectory:
+            g = gens[lo:hi] if gens else None
+            saved = [x.get_state() for x in g] if g else []
+            try:
+                return _train_deep_chunk(
+                    model, {k: v[lo:hi] for k, v in params.items()}, X, y, steps=steps_, eta=eta_all[lo:hi],
+                    batch_generators=g, stop_below=stop if hi - lo == T else None, **opts,
+                )
+            except torch.OutOfMemoryError:
+                for x, st in zip(g or [], saved, strict=True):
+                    x.set_state(st)  # the slice is redone: it must draw the same minibatches again
+                state["per"] = max(1, (hi - lo) // 2)
+                raise
+
+        parts = run_in_chunks(T, state["per"], run, device=device)
+        return parts[0] if len(parts) == 1 else _concat(parts)
+
+    start = [g.get_state() for g in gens] if gens else []
+    traj = chunked(steps, stop_below)
+    if stop_below is not None and state["per"] < T:
+        # Chunks (chosen, or forced by running out of memory) run without stopping early, since each
+        # would stop at its own step. Find the first step where every trial is done, as one batch
+        # would have stopped, and run every chunk again to exactly that step.
+        k = _joint_stop(traj.loss, stop_below)
+        if k < steps:
+            for g, st in zip(gens or [], start, strict=True):
+                g.set_state(st)
+            traj = chunked(k, None)
+    traj.seconds = time.perf_counter() - t0
+    return traj
+
+
+def _joint_stop(loss: torch.Tensor, stop_below: float) -> int:
+    """The first step k where every trial has L(k) <= stop_below L(0) or has diverged (else the last)."""
+    L0 = loss[:, :1].clamp_min(torch.finfo(torch.float64).tiny)
+    done = ((loss <= stop_below * L0) | ~torch.isfinite(loss)).all(dim=0)
+    return int(done.to(torch.int64).argmax()) if bool(done.any()) else loss.shape[1] - 1
+
+
+def _concat(parts: list[DeepTrajectory]) -> DeepTrajectory:
+    """One trajectory from the trajectories of consecutive chunks of trials (same steps)."""
+
+    def cat(xs):
+        return None if xs[0] is None else torch.cat(xs)
+
+    def cat_dict(ds):
+        return None if ds[0] is None else {k: torch.cat([d[k] for d in ds]) for k in ds[0]}
+
+    first = parts[0]
+    return DeepTrajectory(
+        model=first.model,
+        loss=cat([p.loss for p in parts]),
+        diverged=cat([p.diverged for p in parts]),
+        dtype=first.dtype,
+        rel_change=cat_dict([p.rel_change for p in parts]),
+        params0=cat_dict([p.params0 for p in parts]),
+        paramsK=cat_dict([p.paramsK for p in parts]),
+        accuracy=cat([p.accuracy for p in parts]),
+        movement=cat([p.movement for p in parts]),
+        outputs=cat([p.outputs for p in parts]),
+    )
+
+
+def _train_deep_chunk(
+    model: DeepNet,
+    params: dict[str, torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int,
+    eta: torch.Tensor,
+    device: str,
+    dtype: torch.dtype,
+    keep_params: bool,
+    loss: str,
+    batch_size: int | None,
+    batch_generators: Sequence[torch.Generator] | None,
+    alpha: float,
+    center: bool,
+    track_movement: bool,
+    keep_outputs: bool,
+    stop_below: float | None,
+) -> DeepTrajectory:
+    """:func:`train_deep` on one chunk of trials, all of them on the device at once."""
+    T = next(iter(params.values())).shape[0]
+    n = X.shape[0]
+    sgd = batch_size is not None
+    eta_t = eta.to(device=device, dtype=dtype).clone()
     p = {k: v.to(device=device, dtype=dtype).clone() for k, v in params.items()}
     p0 = {k: v.clone() for k, v in p.items()}
     Xd = X.to(device=device, dtype=dtype)
@@ -419,7 +526,7 @@ def empirical_ntk(
 
     Per-example Jacobians with ``torch.func``: ``jacrev`` of one trial's output at one input,
     ``vmap`` over inputs and over trials (in chunks of trials so that the stacked Jacobians hold at
-    most ``max_elements`` numbers), then J J^T.
+    most ``max_elements`` numbers, halved when the GPU runs out of memory), then J J^T.
     """
     names = tuple(names or model.trainable)
     T = next(iter(params.values())).shape[0]
@@ -433,15 +540,15 @@ def empirical_ntk(
     per_inputs = vmap(jacrev(f_single), in_dims=(None, None, 0))  # over inputs
     per_trials = vmap(per_inputs, in_dims=(0, 0, None))  # over trials
     chunk = max(1, max_elements // max(1, n * n_params))
-    out = []
-    for lo in range(0, T, chunk):
-        sl = slice(lo, min(T, lo + chunk))
-        trained = {k: params[k][sl] for k in names}
-        fixed = {k: v[sl] for k, v in params.items() if k not in names}
+
+    def run(lo: int, hi: int) -> torch.Tensor:
+        trained = {k: params[k][lo:hi] for k in names}
+        fixed = {k: v[lo:hi] for k, v in params.items() if k not in names}
         jac = per_trials(trained, fixed, X)  # {name: [t, n, *shape]}
         J = torch.cat([j.reshape(j.shape[0], n, -1) for j in jac.values()], dim=2)
-        out.append(J @ J.transpose(1, 2))
-    return torch.cat(out)
+        return J @ J.transpose(1, 2)
+
+    return torch.cat(run_in_chunks(T, chunk, run, device=X.device))
 
 
 @torch.no_grad()

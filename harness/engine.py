@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .chunks import run_in_chunks
 from .models import Params, TwoLayerReLU
 from .problems import Problem
 from .trajectory import Trajectory
@@ -110,37 +111,26 @@ def train(
         "gram_change": torch.empty(T, len(gram_steps), dtype=torch.float64) if gram_steps else None,
     }
     diverged_at = torch.full((T,), -1, dtype=torch.int64)
-    finals: list[Params] = []
     t0 = time.perf_counter()
-    lo = 0
-    while lo < T:
-        hi = min(T, lo + per)
-        try:
-            pK = _train_chunk(
-                model,
-                X_all[lo:hi].to(device=device, dtype=dtype),
-                y_all[lo:hi].to(device=device, dtype=dtype),
-                p0.select(slice(lo, hi)).to(device, dtype),
-                eta_all[lo:hi].to(device=device, dtype=dtype),
-                steps,
-                record,
-                gram_steps,
-                {k: (v[lo:hi] if v is not None else None) for k, v in out.items()},
-                diverged_at[lo:hi],
-            )
-        except torch.OutOfMemoryError:
-            # The GPU is fuller than the chunk size assumed (other workers, fragmentation):
-            # halve the chunk and redo it. Trials do not depend on their batch, so the numbers
-            # are the same; one trial that does not fit is a real error.
-            if hi - lo <= 1:
-                raise
-            per = max(1, (hi - lo) // 2)
-            if str(device).startswith("cuda"):
-                torch.cuda.empty_cache()
-            continue
-        if record.keep_params:
-            finals.append(pK.to("cpu", torch.float64))
-        lo = hi
+
+    def run(lo: int, hi: int) -> Params | None:
+        pK = _train_chunk(
+            model,
+            X_all[lo:hi].to(device=device, dtype=dtype),
+            y_all[lo:hi].to(device=device, dtype=dtype),
+            p0.select(slice(lo, hi)).to(device, dtype),
+            eta_all[lo:hi].to(device=device, dtype=dtype),
+            steps,
+            record,
+            gram_steps,
+            {k: (v[lo:hi] if v is not None else None) for k, v in out.items()},
+            diverged_at[lo:hi],
+        )
+        return pK.to("cpu", torch.float64) if record.keep_params else None
+
+    # A chunk that runs out of GPU memory is halved and redone (it writes only its own rows of
+    # ``out``, so the redo overwrites them); the numbers do not depend on the chunking.
+    finals = [f for f in run_in_chunks(T, per, run, device=device) if f is not None]
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
     return Trajectory(

@@ -1,5 +1,5 @@
 """One GPU per pytest-xdist worker (CUDA_VISIBLE_DEVICES from the worker id and a faked device
-list), and the engine going on after a GPU out-of-memory error (a fake OOM injected)."""
+list). Out-of-memory handling is tested in test_out_of_memory.py."""
 
 from __future__ import annotations
 
@@ -12,11 +12,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from harness import engine
 from harness.devices import DeviceError, gpu_for_worker, pin_worker_gpu, visible_gpus
-from harness.models import TwoLayerReLU
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generators
 
 
 @pytest.mark.parametrize(
@@ -113,46 +109,3 @@ def test_xdist_workers_each_get_their_gpu(tmp_path):
     assert seen <= {("gw0", "3"), ("gw1", "5")}, seen
     assert {w for w, _ in seen} == {"gw0", "gw1"}  # both workers ran claims
     assert all(c["representative"]["notes"] == [c["cuda_visible_devices"]] for c in report["claims"])
-
-
-# ------------------------------------------------------------------------------------------
-# GPU out of memory: the engine halves the chunk of trials and goes on
-# ------------------------------------------------------------------------------------------
-
-
-def _train(T: int = 10):
-    prob = ProblemSpec(n=8, d=4, seed=3).build()
-    return engine.train(prob, TwoLayerReLU(16), steps=30, eta=0.5, generators=trial_generators("unit.oom", 0, T),
-                        chunk_elements=1 << 20)
-
-
-def test_out_of_memory_halves_the_chunk_and_gives_the_same_numbers(monkeypatch):
-    reference = _train()
-    real = engine._train_chunk
-    sizes = []
-
-    def flaky(model, X, *args):
-        sizes.append(int(X.shape[0]))
-        if X.shape[0] > 3:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (fake)")
-        return real(model, X, *args)
-
-    monkeypatch.setattr(engine, "_train_chunk", flaky)
-    traj = _train()
-    assert sizes == [10, 5, 2, 2, 2, 2, 2]  # 10 -> 5 -> 2, then the rest in chunks of 2
-    torch.testing.assert_close(traj.loss, reference.loss, rtol=1e-12, atol=0)
-    torch.testing.assert_close(traj.drift, reference.drift, rtol=1e-12, atol=0)
-    assert torch.equal(traj.diverged_at, reference.diverged_at)
-
-
-def test_out_of_memory_on_a_single_trial_is_raised(monkeypatch):
-    sizes = []
-
-    def always(model, X, *args):
-        sizes.append(int(X.shape[0]))
-        raise torch.OutOfMemoryError("CUDA out of memory (fake)")
-
-    monkeypatch.setattr(engine, "_train_chunk", always)
-    with pytest.raises(torch.OutOfMemoryError):
-        _train(T=4)
-    assert sizes == [4, 2, 1]
