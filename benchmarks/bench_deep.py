@@ -13,7 +13,8 @@ i, with eta = 0.5 / lambda_max(Theta(0)) of trial 0. Per family and width m in (
 
 And the empirical NTK Theta = J J^T of all trained layers at init, m in (64, 256):
 ``ntk_loop`` (per trial, per input ``torch.autograd.grad`` of the output, then J J^T) against
-``ntk_vmap`` (``harness.deep.empirical_ntk``: ``torch.func`` jacrev + vmap over inputs and trials).
+``ntk_vmap`` (``harness.deep.empirical_ntk``: ``torch.func`` jacrev + vmap over inputs and trials) and
+``ntk_layerwise`` (``harness.deep.layerwise_ntk``: no Jacobians; fc, resnet, he).
 
 Results go into the ``deep`` section of ``reports/bench.json`` (the two-layer engine's rows, written
 by ``bench_engine.py``, are kept; each script keeps the other's section).
@@ -39,7 +40,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import _cpu_busy, _loadavg, log, machine_info, sync, write_atomic
 
-from harness.deep import DeepNet, activation, empirical_ntk, train_deep
+from harness.deep import DeepNet, activation, empirical_ntk, layerwise_ntk, train_deep
 from harness.devices import configure_numerics
 from harness.problems import ProblemSpec
 from harness.seeding import trial_generators
@@ -48,6 +49,7 @@ N, D, DEPTH = 20, 10, 4
 STEPS = 100  #: steps of one trial; trials_per_s is per 100-step trial
 WIDTHS = (64, 256, 1024)
 NTK_WIDTHS = (64, 256)
+LAYERWISE = ("fc", "resnet", "he")  # the families harness.deep.layerwise_ntk covers
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 FAMILIES = {"fc": "softplus", "resnet": "softplus", "he": "relu", "cnn_resnet": "softplus"}
 SEED_TAG = "bench.deep"
@@ -163,6 +165,14 @@ def ntk_vmap(net: DeepNet, T: int, device: str, dtype: torch.dtype) -> torch.Ten
     return th
 
 
+def ntk_layerwise(net: DeepNet, T: int, device: str, dtype: torch.dtype) -> torch.Tensor:
+    X, _ = _problem(0, device, dtype)
+    params = {k: v.to(device=device, dtype=dtype) for k, v in net.init(X.shape[1], trial_generators(SEED_TAG, 0, T)).items()}
+    th = layerwise_ntk(net, params, X)
+    sync(device)
+    return th
+
+
 def _median_time(fn, repeats: int, *args):
     times, result = [], None
     for _ in range(repeats):
@@ -215,8 +225,14 @@ def bench(device: str, dtype_name: str, cfg: dict, families: list[str], widths: 
             rel = float(((th_loop - th_vmap).abs().max() / th_loop.abs().max()).cpu())
             rows.append({**base, "engine": "ntk_loop", "seconds": sl, "ntks_per_s": T / sl, "speedup_vs_naive": 1.0})
             rows.append({**base, "engine": "ntk_vmap", "seconds": sv, "ntks_per_s": T / sv, "speedup_vs_naive": sl / sv})
-            checks.append({"device": device, "dtype": dtype_name, "family": family, "m": m, "ntk_max_rel_diff": rel})
+            check = {"device": device, "dtype": dtype_name, "family": family, "m": m, "ntk_max_rel_diff": rel}
             log(f"  loop {T / sl:.3g} NTKs/s, vmap {T / sv:.3g} NTKs/s ({sl / sv:.1f}x), max rel diff {rel:.1e}")
+            if family in LAYERWISE:
+                sw, _, th_lw = _median_time(ntk_layerwise, cfg["repeats"], net, T, device, dtype)
+                rows.append({**base, "engine": "ntk_layerwise", "seconds": sw, "ntks_per_s": T / sw, "speedup_vs_naive": sl / sw})
+                check["ntk_layerwise_max_rel_diff"] = float(((th_loop - th_lw).abs().max() / th_loop.abs().max()).cpu())
+                log(f"  layerwise {T / sw:.3g} NTKs/s ({sl / sw:.1f}x loop), max rel diff {check['ntk_layerwise_max_rel_diff']:.1e}")
+            checks.append(check)
     return rows, checks
 
 
@@ -287,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         "notes": [
             f"trials_per_s is {STEPS}-step trials per second (rows timed with fewer steps are scaled linearly).",
             "batched seconds is the median over repeats after an untimed warm-up; naive rows time one pass over their trials.",
-            "checks: naive vs batched loss of trial 0 (same init, same data) and loop vs vmap NTK.",
+            "checks: naive vs batched loss of trial 0 (same init, same data) and loop vs vmap and layerwise NTK.",
+            "ntk_layerwise: harness.deep.layerwise_ntk, (B_h B_h^T) * (x x^T) per layer, no Jacobians (fc, resnet, he).",
         ],
         "checks": checks,
         "rows": rows,

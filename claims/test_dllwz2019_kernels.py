@@ -18,9 +18,9 @@ Theta(theta) is the empirical NTK of all trained tensors (W^(1..H) and a), Theta
   arXiv:1909.08156), so the Gram predicate is the paper's one-sided bound "exponent <= -1/2", and the
   fitted exponent is reported next to -1.
 
-The empirical NTK is computed layer by layer (:func:`layerwise_ntk`: (B_h B_h^T) * (x^(h-1) x^(h-1)^T)
+The empirical NTK is computed layer by layer (``harness.deep.layerwise_ntk``: (B_h B_h^T) * (x^(h-1) x^(h-1)^T)
 summed over the layers, B_h = df/dg^(h) by autograd), which equals ``harness.deep.empirical_ntk`` to
-rounding (tests/test_dllwz_kernel_claims.py; re-checked inside every example at the smallest width)
+rounding (tests/test_deep.py; re-checked inside every example at the smallest width)
 and costs O(n m^2) per trial instead of materialising n x (H m^2) Jacobians: 100-200x faster at
 m >= 256, which is what makes m up to 1024 affordable in the quick profile.
 """
@@ -38,8 +38,7 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
 from harness.checks import decide_exponent, plot_scaling
-from harness.deep import DeepNet, activation, empirical_ntk, train_deep
-from harness.deep_kernels import fc_kernels, resnet_kernels
+from harness.deep import DeepNet, analytic_ntk, empirical_ntk, layerwise_ntk, train_deep
 from harness.papers import DLLWZ
 from harness.stats import fit_exponent
 from harness.strategies import depths, problems, step_factors
@@ -90,43 +89,6 @@ def gram_seeds() -> int:
     return 3 * profile().scaling_seeds
 
 
-def layerwise_ntk(net: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-    """The empirical NTK of all trained tensors (W^(1..H), a) of an fc/resnet DeepNet: [T, n, n].
-
-    With g^(h) = W^(h) x^(h-1) (rows per input) and B_h = df/dg^(h) (per input: f(x_i) depends on row i
-    only, so the gradient of sum_i f(x_i) gives every B_h[i] at once), df(x_i)/dW^(h) = B_h[i] x^(h-1)_i^T and
-    df(x_i)/da = x^(H)_i, hence Theta = x^(H) x^(H)^T + sum_h (B_h B_h^T) * (x^(h-1) x^(h-1)^T).
-    The forward pass repeats ``DeepNet.hidden`` keeping the pre-activations; it runs in the dtype and
-    on the device of ``params``.
-    """
-    if net.family not in ("fc", "resnet") or net.outputs != 1 or net.output_scaling != "ntk":
-        raise ValueError("layerwise_ntk covers the scalar-output fc and resnet families in NTK scaling")
-    sigma = activation(net.activation)
-    W1 = params["W1"]
-    T, m, H = W1.shape[0], net.width, net.depth
-    scale = math.sqrt(net.c_sigma / m)
-    res = net.c_res / (H * math.sqrt(m))
-    Xb = X.to(device=W1.device, dtype=W1.dtype).expand(T, *X.shape)
-    with torch.enable_grad():
-        ins, pres = [Xb], []
-        g = (Xb @ W1.detach().transpose(1, 2)).requires_grad_(True)
-        pres.append(g)
-        x = scale * sigma(g)
-        for h in range(H - 1):
-            ins.append(x.detach())
-            g = (x @ params["W"][:, h].detach().transpose(1, 2)).requires_grad_(True)
-            pres.append(g)
-            z = sigma(g)
-            x = x + res * z if net.family == "resnet" else scale * z
-        f = x @ params["a"].detach().unsqueeze(2)
-        grads = torch.autograd.grad(f.sum(), pres)
-    last = x.detach()
-    theta = last @ last.transpose(1, 2)
-    for B, xin in zip(grads, ins, strict=True):
-        theta = theta + (B @ B.transpose(1, 2)) * (xin @ xin.transpose(1, 2))
-    return theta
-
-
 def _self_check(net: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor, theta: torch.Tensor) -> None:
     """Compare :func:`layerwise_ntk` with ``harness.deep.empirical_ntk`` (torch.func) on two trials; a
     mismatch is an error of the harness, not a falsification of the claim."""
@@ -137,13 +99,6 @@ def _self_check(net: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor, 
     tol = 1e-10 if theta.dtype == torch.float64 else 1e-4
     if not err <= tol:
         raise RuntimeError(f"layerwise_ntk disagrees with harness.deep.empirical_ntk: relative error {err:.3g} > {tol:g}")
-
-
-def analytic_ntk(net: DeepNet, X: torch.Tensor) -> torch.Tensor:
-    """Theta^inf of ``net``'s family, activation, depth (and c_res) on X (float64, CPU)."""
-    if net.family == "fc":
-        return fc_kernels(X, net.depth, net.activation).ntk
-    return resnet_kernels(X, net.depth, net.activation, c_res=net.c_res).ntk
 
 
 def _chunks(net: DeepNet, d: int, gens: Sequence[torch.Generator]) -> list[Sequence[torch.Generator]]:

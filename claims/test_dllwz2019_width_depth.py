@@ -11,8 +11,8 @@ width of one of the proofs' width conditions, the concentration of the Gram matr
 for fc), in relative form:
 
 * a seed *succeeds* at (family, H, m) when r = ||Theta(0) - Theta^inf||_2 / ||Theta^inf||_2 <= TAU = 1/2, Theta(0)
-  the empirical NTK of all layers (``layerwise_ntk`` of claims/test_dllwz2019_kernels.py, checked there
-  against torch.func), Theta^inf the analytic one (``harness.deep_kernels``);
+  the empirical NTK of all layers (``harness.deep.layerwise_ntk``, tested against torch.func in
+  tests/test_deep.py), Theta^inf the analytic one (``harness.deep_kernels``);
 * the config *holds* when P(r > TAU) <= DELTA = 1/4 over the init, decided by exact binomial bounds over
   ``profile().replicates`` seeds, up to 4x as many where a trial is cheap (``harness.stats.binomial_decision``:
   holds / violated / undecided; the seeds of a width are drawn until the decision cannot change any more,
@@ -81,13 +81,10 @@ hold and H_max's last violation, the ResNet's likewise), all far from their boun
 from __future__ import annotations
 
 import functools
-import importlib.util
 import itertools
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -95,7 +92,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.deep import DeepNet
+from harness.deep import DeepNet, analytic_ntk, layerwise_ntk
 from harness.papers import DLLWZ
 from harness.problems import ProblemSpec
 from harness.stats import binomial_decision, fit_exponent
@@ -118,24 +115,6 @@ HOLDS, VIOLATED, UNDECIDED = "holds", "violated", "undecided"
 SHARED = {"spec": ProblemSpec(n=10, d=8, seed=3), "act": "relu"}
 
 
-def _kernels_module():
-    """claims/test_dllwz2019_kernels.py under the name pytest (prepend import mode) and ``harness list``
-    give it, so that its claims are registered once: ``layerwise_ntk`` and ``analytic_ntk`` live there."""
-    name = "test_dllwz2019_kernels"
-    path = (Path(__file__).parent / f"{name}.py").resolve()
-    mod = sys.modules.get(name)
-    if mod is not None and Path(getattr(mod, "__file__", "") or "").resolve() == path:
-        return mod
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_ck = _kernels_module()
-layerwise_ntk = _ck.layerwise_ntk
-analytic_ntk = _ck.analytic_ntk
 
 
 # ----------------------------------------------------------------------------- grids

@@ -50,10 +50,10 @@ import torch
 from torch.func import jacrev, vmap
 
 from .chunks import run_in_chunks
-from .deep_kernels import ACTIVATIONS, c_sigma
+from .deep_kernels import ACTIVATIONS, c_sigma, fc_kernels, resnet_kernels
 from .trajectory import FLOOR_REL, BoundCheck, check_rate_bound
 
-__all__ = ["C_SIGMA", "FAMILIES", "DeepNet", "DeepTrajectory", "activation", "empirical_ntk", "he_forward_norms", "he_signal_norms", "train_deep"]
+__all__ = ["C_SIGMA", "FAMILIES", "DeepNet", "DeepTrajectory", "activation", "analytic_ntk", "empirical_ntk", "he_forward_norms", "he_signal_norms", "layerwise_ntk", "train_deep"]
 
 Family = Literal["fc", "resnet", "he", "cnn_resnet"]
 FAMILIES: tuple[str, ...] = ("fc", "resnet", "he", "cnn_resnet")
@@ -192,8 +192,8 @@ class DeepNet:
         m, H = self.width, self.depth
         x = math.sqrt(self.c_sigma / m) * sigma(self._conv(params["W1"], x0))
         xs = [x]
-        for h in range(H - 1):
-            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(params["W"][:, h], x))
+        for Wh in _layers(params["W"]):
+            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(Wh, x))
             xs.append(x)
         return xs
 
@@ -209,15 +209,15 @@ class DeepNet:
         if self.family == "he":
             h = torch.relu(Xb @ params["A"].transpose(1, 2))
             hs = [h]
-            for layer in range(H):
-                h = torch.relu(h @ params["W"][:, layer].transpose(1, 2))
+            for Wl in _layers(params["W"]):
+                h = torch.relu(h @ Wl.transpose(1, 2))
                 hs.append(h)
             return hs
         scale = math.sqrt(self.c_sigma / m)
         x = scale * sigma(Xb @ params["W1"].transpose(1, 2))
         xs = [x]
-        for h in range(H - 1):
-            z = sigma(x @ params["W"][:, h].transpose(1, 2))
+        for Wh in _layers(params["W"]):
+            z = sigma(x @ Wh.transpose(1, 2))
             x = x + (self.c_res / (H * math.sqrt(m))) * z if self.family == "resnet" else scale * z
             xs.append(x)
         return xs
@@ -238,6 +238,13 @@ class DeepNet:
         if self.output_scaling == "mean_field":
             u = u / math.sqrt(self.width)
         return u.squeeze(2) if self.outputs == 1 else u
+
+
+def _layers(W: torch.Tensor | Sequence[torch.Tensor]) -> Sequence[torch.Tensor]:
+    """The hidden layers' weights, each [T, m, m(q)]: from the stacked [T, H, ...] tensor, or as given
+    (a list, one tensor per layer, as :func:`train_deep` trains them). ``unbind``, not ``W[:, h]``:
+    the backward pass of H selects would zero-fill H copies of the whole stack."""
+    return W if isinstance(W, (list, tuple)) else W.unbind(1)
 
 
 @dataclass
@@ -450,8 +457,15 @@ def _train_deep_chunk(
     n = X.shape[0]
     sgd = batch_size is not None
     eta_t = eta.to(device=device, dtype=dtype).clone()
-    p = {k: v.to(device=device, dtype=dtype).clone() for k, v in params.items()}
-    p0 = {k: v.clone() for k, v in p.items()}
+    p0 = {k: v.to(device=device, dtype=dtype).clone() for k, v in params.items()}
+    # The stacked hidden layers "W" [T, H, m, m] train as one tensor per layer: the gradient of a
+    # stacked leaf would be assembled by a copy of all layers every step (as costly as the matmuls
+    # at small n). The forward pass takes either form; the trajectory returns the stacked one.
+    p = {k: [w.clone() for w in v.unbind(1)] if k == "W" else v.clone() for k, v in p0.items()}
+    leaves = [t for nm in model.trainable for t in (p[nm] if isinstance(p[nm], list) else [p[nm]])]
+    leaves0 = [t for nm in model.trainable for t in (p0[nm].unbind(1) if nm == "W" else [p0[nm]])]
+    for t in leaves:
+        t.requires_grad_(True)
     Xd = X.to(device=device, dtype=dtype)
     yd = y.to(device=device, dtype=torch.int64 if loss == "ce" else dtype)
     with torch.no_grad():
@@ -464,8 +478,6 @@ def _train_deep_chunk(
     L0 = None
     t0 = time.perf_counter()
     for k in range(steps + 1):
-        for name in model.trainable:
-            p[name].requires_grad_(True)
         full, u = _objective(model, p, Xd, yd, loss, alpha, f0)
         if k == 0:
             L0 = full.detach().clamp_min(torch.finfo(dtype).tiny)
@@ -475,7 +487,7 @@ def _train_deep_chunk(
         if acc is not None:
             acc[:, k] = (u.detach().argmax(dim=2) == yd).to(dtype).mean(dim=1)
         if move is not None and k > 0:
-            move[:, k] = torch.sqrt(sum(((p[nm].detach() - p0[nm]).flatten(1) ** 2).sum(dim=1) for nm in model.trainable))
+            move[:, k] = torch.sqrt(sum(((a.detach() - b).flatten(1) ** 2).sum(dim=1) for a, b in zip(leaves, leaves0, strict=True)))
         if outs is not None:
             outs.append(u.detach().cpu())
         if k == steps or (stop_below is not None and bool(torch.all(~alive | (losses[:, k] <= stop_below * L0)))):
@@ -489,13 +501,13 @@ def _train_deep_chunk(
             obj = _objective(model, p, Xb, yb, loss, alpha, f0b)[0] * (n / batch_size)
         else:
             obj = full
-        grads = torch.autograd.grad(obj.sum(), [p[nm] for nm in model.trainable])
+        grads = torch.autograd.grad(obj.sum(), leaves)
         with torch.no_grad():
             step = torch.where(alive, eta_t, torch.zeros_like(eta_t))
-            for name, g in zip(model.trainable, grads, strict=True):
-                shape = (T,) + (1,) * (g.dim() - 1)
-                p[name] = p[name].detach() - step.view(shape) * torch.nan_to_num(g)
-    p = {k: v.detach() for k, v in p.items()}
+            for t, g in zip(leaves, grads, strict=True):
+                # in place: two passes over the weights (a dead trial's non-finite gradient is zeroed)
+                t.addcmul_(g.nan_to_num_(), step.view((T,) + (1,) * (g.dim() - 1)), value=-1)
+    p = {k: torch.stack([w.detach() for w in v], dim=1) if isinstance(v, list) else v.detach() for k, v in p.items()}
     rel = {
         nm: ((p[nm] - p0[nm]).flatten(1).norm(dim=1) / p0[nm].flatten(1).norm(dim=1)).cpu().to(torch.float64)
         for nm in model.trainable
@@ -549,6 +561,66 @@ def empirical_ntk(
         return J @ J.transpose(1, 2)
 
     return torch.cat(run_in_chunks(T, chunk, run, device=X.device))
+
+
+def analytic_ntk(model: DeepNet, X: torch.Tensor) -> torch.Tensor:
+    """Theta^inf, the infinite-width NTK of an fc or resnet ``model`` (its activation, depth, c_res) on X:
+    [n, n], float64 on the CPU (:mod:`harness.deep_kernels`)."""
+    if model.family == "fc":
+        return fc_kernels(X, model.depth, model.activation).ntk
+    if model.family == "resnet":
+        return resnet_kernels(X, model.depth, model.activation, c_res=model.c_res).ntk
+    raise ValueError(f"analytic_ntk covers the fc and resnet families, not {model.family!r}")
+
+
+def layerwise_ntk(model: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
+    """The empirical NTK of all trained tensors of a scalar-output fc, resnet or he net: [T, n, n].
+
+    The same kernel as :func:`empirical_ntk` without materialising the n x (H m^2) Jacobians. For a
+    layer g^(h) = x^(h-1) W^(h)T (rows per input) and B_h = df/dg^(h), df(x_i)/dW^(h) = B_h[i] x^(h-1)_i^T,
+    so the layer adds (B_h B_h^T) * (x^(h-1) x^(h-1)^T) (elementwise product); f(x_i) depends on row i
+    of g^(h) only, so one backward pass of sum_i f(x_i) gives every B_h[i]. The trained output layer
+    a (fc, resnet) adds x^(H) x^(H)^T; the he family trains W_1..W_L only. O(H n m^2 + H n^2 m) per
+    trial instead of O(H n m^2) memory for the Jacobians; runs in the dtype and on the device of
+    ``params``. Tested against :func:`empirical_ntk` (tests/test_deep.py).
+    """
+    if model.family == "cnn_resnet" or model.outputs != 1:
+        raise ValueError("layerwise_ntk covers the scalar-output fc, resnet and he families; use empirical_ntk")
+    first = params["A"] if model.family == "he" else params["W1"]
+    T, m, H = first.shape[0], model.width, model.depth
+    Xb = X.to(device=first.device, dtype=first.dtype).expand(T, *X.shape)
+    with torch.enable_grad():
+        ins, pres = [], []
+        if model.family == "he":
+            x = torch.relu(Xb @ params["A"].detach().transpose(1, 2))
+            for Wl in _layers(params["W"]):
+                ins.append(x.detach())
+                g = (x @ Wl.detach().transpose(1, 2)).requires_grad_(True)
+                pres.append(g)
+                x = torch.relu(g)
+            f = x @ params["B"].detach().unsqueeze(2)
+        else:
+            sigma = activation(model.activation)
+            scale, res = math.sqrt(model.c_sigma / m), model.c_res / (H * math.sqrt(m))
+            ins.append(Xb)
+            g = (Xb @ params["W1"].detach().transpose(1, 2)).requires_grad_(True)
+            pres.append(g)
+            x = scale * sigma(g)
+            for Wh in _layers(params["W"]):
+                ins.append(x.detach())
+                g = (x @ Wh.detach().transpose(1, 2)).requires_grad_(True)
+                pres.append(g)
+                z = sigma(g)
+                x = x + res * z if model.family == "resnet" else scale * z
+            f = x @ params["a"].detach().unsqueeze(2)
+        grads = torch.autograd.grad(f.sum(), pres)
+    theta = torch.zeros(T, X.shape[0], X.shape[0], dtype=first.dtype, device=first.device)
+    if model.family != "he":
+        last = x.detach()
+        theta = last @ last.transpose(1, 2)
+    for B, xin in zip(grads, ins, strict=True):
+        theta = theta + (B @ B.transpose(1, 2)) * (xin @ xin.transpose(1, 2))
+    return theta / m if model.output_scaling == "mean_field" else theta
 
 
 @torch.no_grad()

@@ -20,9 +20,11 @@ def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
     assert data["rows"] == [{"engine": "engine"}]  # the two-layer engine's rows are kept
     deep = data["deep"]
     engines = {r["engine"] for r in deep["rows"]}
-    assert engines == {"naive", "batched", "ntk_loop", "ntk_vmap"}
+    assert engines == {"naive", "batched", "ntk_loop", "ntk_vmap", "ntk_layerwise"}
     for c in deep["checks"]:
-        assert c.get("max_rel_loss_diff", c.get("ntk_max_rel_diff")) < 1e-10
+        for key in ("max_rel_loss_diff", "ntk_max_rel_diff", "ntk_layerwise_max_rel_diff"):
+            assert c.get(key, 0.0) < 1e-10, (key, c)
+    assert any("ntk_layerwise_max_rel_diff" in c for c in deep["checks"])
     assert "wrote the 'deep' section" in capsys.readouterr().out
 
 

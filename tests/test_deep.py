@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness import ProblemSpec, kernels, trial_generators
-from harness.deep import C_SIGMA, DeepNet, activation, empirical_ntk, he_forward_norms, he_signal_norms, train_deep
+from harness.deep import C_SIGMA, DeepNet, activation, analytic_ntk, empirical_ntk, he_forward_norms, he_signal_norms, layerwise_ntk, train_deep
 
 F64 = torch.float64
 
@@ -378,3 +378,47 @@ def test_cnn_resnet_input_shape_errors(problem):
         DeepNet("cnn_resnet", 4, 2, "softplus").forward(par, problem.X[:, :4])
     with pytest.raises(ValueError, match="only to the cnn_resnet"):
         DeepNet("fc", 4, 2, "softplus", patch=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# the layer-wise empirical NTK against the torch.func one
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("family", "act"), [(f, a) for f in ("fc", "resnet") for a in ("relu", "softplus", "tanh", "gelu")] + [("he", "relu")])
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_layerwise_ntk_is_the_torch_func_ntk(problem, family, act, depth):
+    net = DeepNet(family, 24, depth, act, c_res=0.7)
+    params = net.init(problem.d, trial_generators("test.layerwise_ntk", depth, 3))
+    ref = empirical_ntk(net, params, problem.X)
+    got = layerwise_ntk(net, params, problem.X)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
+
+
+@pytest.mark.parametrize("family", ["fc", "he"])
+def test_layerwise_ntk_mean_field_scaling(problem, family):
+    net = DeepNet(family, 16, 2, "relu", output_scaling="mean_field")
+    params = net.init(problem.d, trial_generators("test.layerwise_ntk.mf", 0, 2))
+    torch.testing.assert_close(layerwise_ntk(net, params, problem.X), empirical_ntk(net, params, problem.X), rtol=1e-12, atol=1e-14)
+
+
+def test_layerwise_ntk_after_training_and_in_float32(problem):
+    """Trained (non-initial) weights, and the float32 path the claims take with --claims-dtype=float32."""
+    net = DeepNet("fc", 16, 3, "softplus")
+    params = net.init(problem.d, trial_generators("test.layerwise_ntk.trained", 0, 2))
+    tr = train_deep(net, params, problem.X, problem.y, steps=20, eta=0.1, keep_params=True)
+    ref = empirical_ntk(net, tr.paramsK, problem.X)
+    torch.testing.assert_close(layerwise_ntk(net, tr.paramsK, problem.X), ref, rtol=1e-12, atol=1e-12)
+    p32 = {k: v.to(torch.float32) for k, v in tr.paramsK.items()}
+    got32 = layerwise_ntk(net, p32, problem.X)
+    assert got32.dtype == torch.float32
+    torch.testing.assert_close(got32.double(), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_layerwise_and_analytic_ntk_reject_other_families(problem):
+    for net in (DeepNet("cnn_resnet", 8, 2, "relu"), DeepNet("fc", 8, 2, "relu", outputs=2)):
+        params = net.init(problem.d, trial_generators("x", 0, 1))
+        with pytest.raises(ValueError, match="use empirical_ntk"):
+            layerwise_ntk(net, params, problem.X)
+    with pytest.raises(ValueError, match="fc and resnet"):
+        analytic_ntk(DeepNet("he", 8, 2, "relu"), problem.X)

@@ -1,5 +1,6 @@
-"""Helpers of claims/test_dllwz2019_kernels.py: the layer-wise empirical NTK against torch.func, the
-width grids of every profile, and the joint exponent decision."""
+"""Helpers of claims/test_dllwz2019_kernels.py: the in-claim check of the layer-wise NTK against
+torch.func, the width grids of every profile, and the joint exponent decision (the layer-wise NTK
+itself is tested in test_deep.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 from hypothesis.errors import UnsatisfiedAssumption
 
 from harness import ProblemSpec, trial_generators
 from harness.claim import Evidence
-from harness.deep import DeepNet, empirical_ntk, train_deep
+from harness.deep import DeepNet, layerwise_ntk
 from harness.profiles import PROFILES, current_profile, set_profile
 from claim_modules import load_claim_module
 
@@ -29,40 +29,10 @@ def problem():
     return ProblemSpec(n=6, d=5, seed=11).build()
 
 
-@pytest.mark.parametrize("family", ["fc", "resnet"])
-@pytest.mark.parametrize("act", ["relu", "softplus", "tanh", "gelu"])
-@pytest.mark.parametrize("depth", [1, 2, 4])
-def test_layerwise_ntk_is_the_torch_func_ntk(problem, family, act, depth):
-    net = DeepNet(family, 24, depth, act, c_res=0.7)
-    params = net.init(problem.d, trial_generators("test.layerwise_ntk", depth, 3))
-    ref = empirical_ntk(net, params, problem.X)
-    got = ck.layerwise_ntk(net, params, problem.X)
-    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12 * float(ref.abs().max()))
-
-
-def test_layerwise_ntk_after_training_and_in_float32(problem):
-    """Trained (non-initial) weights, and the float32 path the claims take with --claims-dtype=float32."""
-    net = DeepNet("fc", 16, 3, "softplus")
-    params = net.init(problem.d, trial_generators("test.layerwise_ntk.trained", 0, 2))
-    tr = train_deep(net, params, problem.X, problem.y, steps=20, eta=0.1, keep_params=True)
-    ref = empirical_ntk(net, tr.paramsK, problem.X)
-    torch.testing.assert_close(ck.layerwise_ntk(net, tr.paramsK, problem.X), ref, rtol=1e-12, atol=1e-12)
-    p32 = {k: v.to(torch.float32) for k, v in tr.paramsK.items()}
-    got32 = ck.layerwise_ntk(net, p32, problem.X)
-    assert got32.dtype == torch.float32
-    torch.testing.assert_close(got32.double(), ref, rtol=1e-4, atol=1e-4)
-
-
-def test_layerwise_ntk_rejects_other_families(problem):
-    net = DeepNet("he", 8, 2, "relu")
-    with pytest.raises(ValueError, match="fc and resnet"):
-        ck.layerwise_ntk(net, net.init(problem.d, trial_generators("x", 0, 1)), problem.X)
-
-
 def test_self_check_catches_a_wrong_kernel(problem):
     net = DeepNet("resnet", 12, 2, "tanh")
     params = net.init(problem.d, trial_generators("test.self_check", 0, 2))
-    theta = ck.layerwise_ntk(net, params, problem.X)
+    theta = layerwise_ntk(net, params, problem.X)
     ck._self_check(net, params, problem.X, theta)
     with pytest.raises(RuntimeError, match="disagrees"):
         ck._self_check(net, params, problem.X, theta * 1.001)

@@ -6,11 +6,8 @@ threshold tables and on one small real sweep."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 import itertools
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,19 +18,11 @@ from harness import ProblemSpec, trial_generators
 from harness.deep import DeepNet, empirical_ntk
 from harness.profiles import PROFILES, current_profile, set_profile
 from harness.stats import binomial_decision
+from claim_modules import load_claim_module
 
 
 def _load():
-    name = "test_dllwz2019_width_depth"
-    path = (Path(__file__).resolve().parents[1] / "claims" / f"{name}.py").resolve()
-    mod = sys.modules.get(name)
-    if mod is not None and Path(getattr(mod, "__file__", "") or "").resolve() == path:
-        return mod
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_claim_module("test_dllwz2019_width_depth", "test_dllwz2019_width_depth.py")
 
 
 wd = _load()
@@ -189,11 +178,6 @@ def test_grids_of_every_profile():
         assert wd.seeds(64, 2, 10) == 128 and wd.seeds(512, 16, 10) == 32
     finally:
         set_profile(before)
-
-
-def test_kernels_module_is_loaded_once():
-    assert wd._kernels_module() is wd._ck
-    assert wd._ck.__name__ == "test_dllwz2019_kernels"
 
 
 # ----------------------------------------------------------------------------- claim and twin decisions
