@@ -29,7 +29,6 @@ slows a little once the kernel has moved), so the predicate allows 2.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -42,6 +41,7 @@ from harness import claim, device, dtype, evidence, profile, trial_generators, u
 from harness.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
 from harness.deep import DeepNet, empirical_ntk, he_forward_norms, he_signal_norms, train_deep
 from harness.papers import AZLS
+from harness.shared_work import shared_work
 from harness.strategies import depths, problems, step_factors
 
 MODEL_SLACK = 0.2  #: the variance 5L/m is first order in L/m; allow +-20% for the neglected terms
@@ -187,7 +187,7 @@ def _sgd_widths() -> tuple[int, ...]:
     return {"quick": (32, 64, 128), "standard": (64, 128, 256, 512, 1024)}.get(profile().name, (128, 256, 512, 1024, 2048, 4096))
 
 
-@functools.lru_cache(maxsize=8)
+@shared_work(maxsize=8)
 def _sgd_sweep(spec, depth: int, c: float) -> tuple[dict[int, torch.Tensor], dict]:
     """Steps to reach L <= EPS L(0) per seed at every width (shared by the claim and its planted twin)."""
     p = spec.build()
@@ -345,7 +345,7 @@ def test_control_conflicting_duplicates(spec):
 DECADE_RATIO = 2.0  #: a linear rate spends equal steps on every decade of loss; allow the rate to halve late in training
 
 
-@functools.lru_cache(maxsize=8)
+@shared_work(maxsize=8)
 def _gd_run(spec, depth: int, c: float):
     p = spec.build()
     P = profile()

@@ -30,7 +30,6 @@ u_lin(k+1) = u_lin(k) - eta Theta_0 (u_lin(k) - y), u_lin(0) = 0 (``harness.line
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +43,7 @@ from harness.deep import DeepNet, empirical_ntk, train_deep
 from harness.linearize import decide_exponents, linearization_gap, linearized_outputs
 from harness.papers import CHIZAT2019
 from harness.problems import ProblemSpec
+from harness.shared_work import shared_work
 from harness.stats import fit_exponent
 from harness.strategies import problems, step_factors
 
@@ -85,7 +85,7 @@ class AlphaSweep:
     steps: int
 
 
-@functools.lru_cache(maxsize=8)
+@shared_work(maxsize=8)
 def _alpha_sweep(spec: ProblemSpec, act: str, depth: int, c: float, center: bool, cid: str) -> AlphaSweep:
     """One set of lazy_seeds() inits at width lazy_width(), trained at every alpha of ALPHAS for lazy_steps()
     GD steps on R(alpha (f - f_0)) / alpha^2 (or R(alpha f) / alpha^2 when not centered), eta =

@@ -42,7 +42,6 @@ CPU (27 s wall on the loaded 2-core machine).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -57,6 +56,7 @@ from harness.critical import CriticalPoints, Objective, distinct, find_critical_
 from harness.mlp import MLP
 from harness.papers import DAUPHIN2014
 from harness.seeding import generator
+from harness.shared_work import shared_work
 from harness.stats import binomial_decision
 
 SWEEP_ID = "dauphin2014.critical_points"  #: seed namespace shared by every claim of this module
@@ -120,7 +120,7 @@ def landscape(case: Case) -> tuple[MLP, Objective, torch.Tensor, torch.Tensor]:
     return mlp, mlp_objective(mlp, X, Y, weight_decay=WEIGHT_DECAY), X, Y
 
 
-@functools.lru_cache(maxsize=4)
+@shared_work(maxsize=4)
 def sweep(case: Case) -> Sweep:
     """Critical points of one landscape from GD-snapshot starts, shared by every claim on ``case``."""
     mlp, obj, X, Y = landscape(case)

@@ -54,7 +54,6 @@ lru-cached sweeps of the true claims' explicit example).
 
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass
 
@@ -71,6 +70,7 @@ from harness.mf_resnet import MFResNet, sliced_w1, train_mf
 from harness.papers import DCLW2021
 from harness.problems import ProblemSpec
 from harness.seeding import generator
+from harness.shared_work import shared_work
 from harness.stats import fit_exponent
 
 ETA = 1.0  #: training time per GD step (the step is eta L M)
@@ -178,7 +178,7 @@ class GridSweep:
         return min(good, key=lambda k: (k[0] * k[1], k[0])) if good else None
 
 
-@functools.lru_cache(maxsize=4)
+@shared_work(maxsize=4)
 def _grid_sweep(spec: ProblemSpec, key: tuple) -> GridSweep:
     """Every (L, M) of depth_grid() x width_grid(), ``replicates`` seeds (the same seed indices at every point),
     ``steps`` GD steps at ETA. ``key`` holds what else the result depends on (profile, device, dtype)."""
@@ -414,7 +414,7 @@ class MFSweep:
     diverged: int
 
 
-@functools.lru_cache(maxsize=4)
+@shared_work(maxsize=4)
 def _mf_sweep(spec: ProblemSpec, key: tuple) -> MFSweep:
     p = spec.build()
     L, S = mf_depth(), mf_seeds()

@@ -80,7 +80,6 @@ hold and H_max's last violation, the ResNet's likewise), all far from their boun
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -95,6 +94,7 @@ from harness import claim, device, dtype, evidence, profile, trial_generators, u
 from harness.deep import DeepNet, analytic_ntk, layerwise_ntk
 from harness.papers import DLLWZ
 from harness.problems import ProblemSpec
+from harness.shared_work import shared_work
 from harness.stats import binomial_decision, fit_exponent
 from harness.strategies import problems
 
@@ -186,7 +186,7 @@ class Threshold:
         return [self.low, self.high if math.isfinite(self.high) else None]
 
 
-@functools.lru_cache(maxsize=64)
+@shared_work(maxsize=64)
 def decision_table(total: int, delta: float) -> tuple[str, ...]:
     """``binomial_decision(f, total, delta).decision`` for f = 0..total (computed once per seed count)."""
     return tuple(binomial_decision(f, total, delta).decision for f in range(total + 1))
@@ -286,7 +286,7 @@ def _walk(spec: ProblemSpec, family: str, act: str, depth: int) -> Walk:
     return Walk(family, depth, grid, tuple(points))
 
 
-@functools.lru_cache(maxsize=4)
+@shared_work(maxsize=4)
 def _sweep(spec: ProblemSpec, act: str, key: tuple) -> dict[tuple[str, int], Walk]:
     """Every family and depth of the grid (``key`` holds what else the result depends on: profile,
     device, dtype). Shared by the claim and its planted twin; Hypothesis replays a failing example."""

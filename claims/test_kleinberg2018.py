@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -47,6 +46,7 @@ from harness import claim, evidence, profile, undecided
 from harness.checks import decide_probability
 from harness.papers import KLEINBERG2018
 from harness.seeding import generator
+from harness.shared_work import shared_work
 from harness.stats import binomial_decision
 from harness.toy_landscapes import (
     Landscape,
@@ -138,7 +138,7 @@ def quench_steps(final: torch.Tensor, eta: float, kappa: float = 1.0) -> int:
     return math.ceil((math.log(max(R, NEAR) / (NEAR / 2)) + 1.0) / (eta * kappa))
 
 
-@lru_cache(maxsize=8)
+@shared_work(maxsize=8)
 def escape_runs(spec: ToySpec, width: float, trials: int, sweep: int) -> dict:
     """Narrow landscape: plain GD (sweep runs), each SWEEP_RATIOS noise (sweep runs) and the decided
     ratio (trials runs), all from starts inside the spike basins, in one batched simulation; the wide
@@ -393,7 +393,7 @@ def test_sgd_escapes_sharp_minima(spec):
     expect="falsified",
     control_of=ESCAPE_ID,
     predicate=f"runs of noisy GD (eta s = 2 w, D = 1) ending near x* are at most a delta={DELTA} fraction",
-    notes="Shares the simulation of the claim's first example (lru_cache).",
+    notes="Shares the simulation of the claim's first example (harness.shared_work).",
 )
 @given(spec=st.just(ToySpec(dim=1, ratio=2.0, seed=0)))
 def test_control_narrow_minimum_traps(spec):

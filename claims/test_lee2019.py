@@ -38,7 +38,6 @@ empirical NTK of all layers at init (torch.func).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -53,6 +52,7 @@ from harness.deep import DeepNet, empirical_ntk, train_deep
 from harness.linearize import decide_exponents, linearization_gap, linearized_outputs
 from harness.papers import LEE2019
 from harness.problems import ProblemSpec
+from harness.shared_work import shared_work
 from harness.stats import fit_exponent
 from harness.strategies import problems, step_factors
 
@@ -101,7 +101,7 @@ class LinSweep:
     steps: int
 
 
-@functools.lru_cache(maxsize=8)
+@shared_work(maxsize=8)
 def _sweep(spec: ProblemSpec, act: str, depth: int, c: float, scaling: str, cid: str) -> LinSweep:
     """Train lin_seeds() seeds at every width of lin_widths() for lin_steps() GD steps at
     eta = c / lambda_max(Theta_0) (per seed), recording the network's outputs and its movement, and

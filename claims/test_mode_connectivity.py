@@ -38,7 +38,6 @@ shrink with width" is only weakly seen and depends on the fitting budget.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -52,6 +51,7 @@ from harness import paths as pth
 from harness.checks import decide_exponent, decide_probability, plot_scaling, quantile_band
 from harness.mlp import MLP
 from harness.papers import DRAXLER2018, GARIPOV2018
+from harness.shared_work import shared_work
 from harness.stats import fit_exponent
 from harness.strategies import problems
 
@@ -154,7 +154,7 @@ class Pairs:
         return self.mlp.loss(q, self.X, self.y)
 
 
-@functools.lru_cache(maxsize=16)
+@shared_work(maxsize=16)
 def _pairs(spec: ProblemSpec, width: int, S: int, key: tuple) -> Pairs:
     p = spec.build()
     mlp = MLP((p.d, width, 1), "tanh")
@@ -185,7 +185,7 @@ def _measure(pr: Pairs, nodes: torch.Tensor, kind: str) -> PathResult:
     return PathResult(ts.numpy(), to64(L), to64(pth.barrier(L, top)), to64(pth.length_ratio(nodes, kind)))
 
 
-@functools.lru_cache(maxsize=32)
+@shared_work(maxsize=32)
 def _path(spec: ProblemSpec, width: int, S: int, method: str, key: tuple) -> PathResult:
     """The barrier and loss profile of one kind of path for every pair: ``segment``, ``midpoint`` (a
     Bezier curve whose bend is left at the midpoint: Garipov's falsifier, the segment again), ``bezier``
@@ -354,7 +354,7 @@ def test_control_straight_line_flat(spec):
 # ----------------------------------------------------------------------------- the segment's barrier across widths
 
 
-@functools.lru_cache(maxsize=4)
+@shared_work(maxsize=4)
 def _width_sweep(spec: ProblemSpec, key: tuple) -> dict[int, tuple[Pairs, PathResult, PathResult]]:
     S = width_pairs()
     return {m: (_pairs(spec, m, S, key), _path(spec, m, S, "segment", key), _path(spec, m, S, "bezier", key)) for m in width_grid()}

@@ -36,7 +36,6 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -48,6 +47,7 @@ from harness import ProblemSpec, claim, device, dtype, evidence, profile, trial_
 from harness.hessian import lanczos, loss_fn, top_eigenvalue
 from harness.mlp import MLP, train_mlp
 from harness.papers import JASTRZEBSKI2017
+from harness.shared_work import shared_work
 
 SHARP_MARGIN = 0.05  #: equivalence margin on log(lambda_max(a) / lambda_max(b)) (5%)
 LOSS_MARGIN = 0.02  #: equivalence margin on log(L(a) / L(b)) (2%)
@@ -107,7 +107,7 @@ def same_lr_pairs(g: Grid, factor: int = 4) -> list[tuple[tuple[float, int], tup
 # ------------------------------------------------------------------------------------------ the sweep
 
 
-@lru_cache(maxsize=4)
+@shared_work(maxsize=4)
 def sgd_sweep(spec: JSpec, g: Grid) -> dict:
     """Train every (eta, B) of the grid for steps = time / eta from the same g.seeds initialisations.
 
@@ -398,7 +398,7 @@ def test_lr_over_batch(spec):
     control_of=CLAIM_ID,
     predicate=f"for every eta of the grid and every B with 4B in it, the {CONFIDENCE:.0%} t-interval of mean log(lambda_max(eta, B) / "
     f"lambda_max(eta, 4B)) over seeds lies within +-{SHARP_MARGIN} (runs of equal SDE time, i.e. equal steps)",
-    notes="Shares the sweep of the claim's first example (lru_cache). Four times the batch at the same eta is a quarter of the "
+    notes="Shares the sweep of the claim's first example (harness.shared_work). Four times the batch at the same eta is a quarter of the "
     "noise temperature: the minima are sharper.",
     examples={"quick": 1},
 )

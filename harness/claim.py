@@ -43,6 +43,7 @@ import hypothesis
 from hypothesis.errors import UnsatisfiedAssumption, Unsatisfiable
 
 from .profiles import current_profile
+from .shared_work import reused_seconds
 
 __all__ = [
     "REGISTRY",
@@ -423,7 +424,7 @@ def claim(
             base = hypothesis.settings.default
             n_ex = (info.examples or {}).get(prof.name, base.max_examples)
             test._hypothesis_internal_use_settings = hypothesis.settings(base, max_examples=n_ex)
-            t0 = time.perf_counter()
+            t0, reused0 = time.perf_counter(), reused_seconds()
             verdict, exc, error = "confirmed", None, None
             try:
                 test(*args, **kwargs)
@@ -437,7 +438,8 @@ def claim(
                 state["run"] = None
             if verdict == "confirmed" and run.passed == 0:
                 verdict = "inconclusive"
-            result = _result(run, verdict, exc, time.perf_counter() - t0, prof.name)
+            seconds = time.perf_counter() - t0
+            result = _result(run, verdict, exc, seconds, prof.name, work_seconds=seconds + reused_seconds() - reused0)
             sink = RESULT_SINK.get()
             (sink if sink is not None else UNSUNK_RESULTS).append(result)
             if error is not None:
@@ -474,7 +476,7 @@ def _raise_for_outcome(info: ClaimInfo, verdict: str, exc: BaseException | None,
     )
 
 
-def _result(run: ClaimRun, verdict: str, exc: BaseException | None, seconds: float, profile: str) -> dict:
+def _result(run: ClaimRun, verdict: str, exc: BaseException | None, seconds: float, profile: str, work_seconds: float | None = None) -> dict:
     info = run.info
     rep = run.last_failure if verdict == "falsified" and run.last_failure else (run.worst or run.last_passed)
     reasons = sorted({ev.undecided_reason for ev in run.examples if ev.undecided_reason})
@@ -513,6 +515,9 @@ def _result(run: ClaimRun, verdict: str, exc: BaseException | None, seconds: flo
         "examples": [ev.summary() for ev in run.examples],
         "error": error,
         "seconds": round(seconds, 3),
+        # seconds + the compute time of shared cached results it reused (harness.shared_work): the
+        # same whichever claim computed them, so comparable across orders, workers and shards
+        "work_seconds": round(seconds if work_seconds is None else work_seconds, 3),
     }
     json.dumps(out)  # fail here, not in the report writer, if something is not serializable
     return out

@@ -11,7 +11,9 @@
   figure without an interval on either side is listed as *changed* when it moved by more
   than ``rtol`` (relative), for information only;
 * **seconds**: a claim *slower* by more than the factor ``slower`` and by at least
-  ``min_seconds`` (and *faster* the other way, for information);
+  ``min_seconds`` (and *faster* the other way, for information), on its ``work_seconds`` (its own
+  time plus the compute time of shared cached work it reused, :mod:`harness.shared_work`) when both
+  runs have them: wall seconds depend on which of two claims sharing a sweep ran first;
 * **new** claims (information) and **removed** claims, and claims the run lists as
   **missing** (a worker killed, a stopped session), both regressions.
 
@@ -202,8 +204,10 @@ def compare_reports(
                 scale = max(abs(bm), abs(rm), 1e-300)
                 if abs(rm - bm) / scale > rtol:
                     add("figure-changed", cid, False, bm, rm, f"{name}: moved {_fmt(rm - bm)} (no interval){other}", figure=name)
-        # seconds
-        bs, rs = _num(b.get("seconds")), _num(r.get("seconds"))
+        # seconds: work seconds (own time + shared cached work reused, harness.shared_work) where both
+        # runs have them, so a claim does not look slower because its twin ran on another shard
+        key = "work_seconds" if _num(b.get("work_seconds")) is not None and _num(r.get("work_seconds")) is not None else "seconds"
+        bs, rs = _num(b.get(key)), _num(r.get(key))
         if bs is not None and rs is not None:
             ratio = rs / bs if bs > 0 else (math.inf if rs > 0 else 1.0)
             seconds.append({"id": cid, "before": bs, "after": rs, "ratio": round(ratio, 3) if math.isfinite(ratio) else None})

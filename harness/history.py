@@ -101,6 +101,7 @@ def run_record(report: dict, *, source: str = "") -> dict:
             "expected": c.get("expected"),
             "as_expected": c.get("as_expected"),
             "seconds": c.get("seconds"),
+            "work_seconds": c.get("work_seconds"),
             "examples": c.get("examples_tried"),
             "margin": _num((c.get("margin") or {}).get("value")),
             "figures": _figures(c),
@@ -368,8 +369,10 @@ def render_history_html(records: list[dict], *, profile: str | None = None, last
             when = f"{_short(r.get('created'))} · git {(r.get('git_revision') or '?')[:10]}"
             cells.append({"i": i, "verdict": c.get("verdict"), "as_expected": c.get("as_expected", True), "tip": f"{when}: {c.get('verdict')}"})
             color = VERDICT_COLORS.get(str(c.get("verdict")), "#4a6cf7")
-            if _num(c.get("seconds")) is not None:
-                secs.append({"i": i, "y": float(c["seconds"]), "tip": f"{when}: {c['seconds']} s", "color": color})
+            # work seconds (own + shared cached work reused) do not depend on which claim ran first
+            sec = c.get("work_seconds") if _num(c.get("work_seconds")) is not None else c.get("seconds")
+            if _num(sec) is not None:
+                secs.append({"i": i, "y": float(sec), "tip": f"{when}: {sec} s", "color": color})
             if _num(c.get("margin")) is not None:
                 margins.append({"i": i, "y": float(c["margin"]), "tip": f"{when}: margin {_f(c['margin'])}", "color": color})
             for name, f in (c.get("figures") or {}).items():
