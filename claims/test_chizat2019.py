@@ -38,9 +38,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import plot_scaling
+from harness.checks import decide_exponents, plot_scaling
 from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.linearize import decide_exponents, linearization_gap, linearized_outputs
+from harness.linearize import linearization_gap, linearized_outputs
 from harness.papers import CHIZAT2019
 from harness.problems import ProblemSpec
 from harness.shared_work import shared_work

@@ -34,10 +34,9 @@ import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.errors import UnsatisfiedAssumption
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_exponent, plot_scaling
+from harness.checks import decide_exponents, plot_scaling
 from harness.deep import DeepNet, analytic_ntk, empirical_ntk, layerwise_ntk, train_deep
 from harness.papers import DLLWZ
 from harness.stats import fit_exponent
@@ -107,25 +106,6 @@ def _chunks(net: DeepNet, d: int, gens: Sequence[torch.Generator]) -> list[Seque
     return [gens[i : i + size] for i in range(0, len(gens), size)]
 
 
-def _decide_all(ev, fits: list[tuple]) -> None:
-    """Run :func:`decide_exponent` for every fit (so that every figure is recorded), then fail if any
-    failed, mark the example undecided if any was undecided, and hold otherwise."""
-    failed, open_ = [], []
-    for x, y, predicted, tol, what, alternative in fits:
-        try:
-            decide_exponent(ev, x, y, predicted, tol, what, alternative=alternative)
-        except AssertionError as e:
-            failed.append(str(e))
-        except UnsatisfiedAssumption as e:
-            open_.append(str(e))
-    assert not failed, "; ".join(failed)
-    if open_:
-        undecided("; ".join(open_))
-
-
-# ----------------------------------------------------------------------------- NTK at initialization
-
-
 def _ntk_sweep(spec, family, act, depth, cid):
     """Relative spectral gap of the empirical NTK at init vs the analytic one, every seed at every width; and
     the relative gap of the seed-averaged kernel at the largest width (a normalisation mismatch would show
@@ -183,7 +163,7 @@ def _ntk_convergence(spec, family, act, depth, cid, predicted):
         xlabel="width m",
         ylabel="||Theta(0) - Theta^inf||_2 / ||Theta^inf||_2",
     )
-    _decide_all(ev, [(xs, ys, predicted, TOL, f"relative NTK gap at init vs m ({family}, {act}, H={depth})", "two-sided")])
+    decide_exponents(ev, [(xs, ys, predicted, TOL, f"relative NTK gap at init vs m ({family}, {act}, H={depth})", "two-sided")])
 
 
 _NTK_GIVEN = {
@@ -320,10 +300,10 @@ def _gram_stability(spec, family, depth, c, cid, *, control: bool):
     if control:
         if diverged:
             undecided(f"{diverged} run(s) diverged at eta = {c:.2f}/lambda_max(Theta(0))")
-        _decide_all(ev, [(xs, r["gram"], 0.0, TOL, what_g, "at_least")])
+        decide_exponents(ev, [(xs, r["gram"], 0.0, TOL, what_g, "at_least")])
         return
     assert diverged == 0, f"GD diverged on {diverged} run(s) at eta = {c:.2f}/lambda_max(Theta(0)) ({family}, H={depth})"
-    _decide_all(
+    decide_exponents(
         ev,
         [
             (xs, r["move"], -0.5, TOL, f"max_h ||W^(h)(K) - W^(h)(0)||_F / sqrt(m) vs m ({family}, H={depth})", "two-sided"),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from hypothesis.errors import UnsatisfiedAssumption
 
 from .claim import Evidence, undecided
 from .stats import binomial_decision, compare_exponent, fit_exponent
@@ -84,6 +85,23 @@ def decide_exponent(
     assert cmp_.decision == "holds", (
         f"{what}: fitted exponent {fit.slope:.3f}, 95% CI [{fit.ci_low:.3f}, {fit.ci_high:.3f}], contradicts '{wanted}'"
     )
+
+
+def decide_exponents(ev: Evidence, fits: Sequence[tuple]) -> None:
+    """Run :func:`decide_exponent` on every ``(x, y, predicted, tolerance, what, alternative)`` (so
+    that every figure is recorded), then fail if any failed, defer (undecided) if any was undecided,
+    and hold otherwise."""
+    failed, open_ = [], []
+    for x, y, predicted, tol, what, alternative in fits:
+        try:
+            decide_exponent(ev, x, y, predicted, tol, what, alternative=alternative)
+        except AssertionError as e:
+            failed.append(str(e))
+        except UnsatisfiedAssumption as e:
+            open_.append(str(e))
+    assert not failed, "; ".join(failed)
+    if open_:
+        undecided("; ".join(open_))
 
 
 def quantile_band(series: torch.Tensor, q: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,22 +13,16 @@ with u_lin(0) = 0 (centered model). Lee et al. 2019 (arXiv:1902.06720) write the
 form; Chizat, Oyallon, Bach 2019 (arXiv:1812.07956) call it the linearized model h-bar.
 
 :func:`linearized_outputs` runs the recursion for T trials at once; :func:`linearization_gap`
-compares it with the recorded outputs of ``harness.deep.train_deep(keep_outputs=True)``;
-:func:`decide_exponents` runs several exponent decisions and fails or defers only after every
-figure has been recorded.
+compares it with the recorded outputs of ``harness.deep.train_deep(keep_outputs=True)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import torch
-from hypothesis.errors import UnsatisfiedAssumption
 
-from .checks import decide_exponent
-from .claim import Evidence, undecided
 
-__all__ = ["decide_exponents", "linearization_gap", "linearized_outputs"]
+__all__ = ["linearization_gap", "linearized_outputs"]
 
 
 def linearized_outputs(theta0: torch.Tensor, u0: torch.Tensor, y: torch.Tensor, eta: torch.Tensor | float, steps: int) -> torch.Tensor:
@@ -64,20 +58,3 @@ def linearization_gap(outputs: torch.Tensor, lin: torch.Tensor) -> tuple[torch.T
     K = min(outputs.shape[1], lin.shape[1])
     dev = (outputs[:, :K].to(torch.float64) - lin[:, :K].to(torch.float64)).flatten(2).norm(dim=2)
     return dev, dev.max(dim=1).values
-
-
-def decide_exponents(ev: Evidence, fits: Sequence[tuple]) -> None:
-    """Run :func:`harness.checks.decide_exponent` on every ``(x, y, predicted, tol, what, alternative)``
-    (so that every figure is recorded), then fail if any failed, defer (undecided) if any was
-    undecided, and hold otherwise."""
-    failed, open_ = [], []
-    for x, y, predicted, tol, what, alternative in fits:
-        try:
-            decide_exponent(ev, x, y, predicted, tol, what, alternative=alternative)
-        except AssertionError as e:
-            failed.append(str(e))
-        except UnsatisfiedAssumption as e:
-            open_.append(str(e))
-    assert not failed, "; ".join(failed)
-    if open_:
-        undecided("; ".join(open_))

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
-from hypothesis.errors import UnsatisfiedAssumption
 
 from harness import ProblemSpec, trial_generators
-from harness.claim import Evidence
 from harness.deep import DeepNet, layerwise_ntk
 from harness.profiles import PROFILES, current_profile, set_profile
 from claim_modules import load_claim_module
@@ -64,18 +61,3 @@ def test_chunks_bound_the_memory():
     assert [len(p) for p in small] == [5]
 
 
-def test_decide_all_records_every_fit_then_fails_or_defers():
-    x = np.repeat([32.0, 64, 128, 256], 8)
-    rng = np.random.default_rng(0)
-    y_half = x**-0.5 * np.exp(0.05 * rng.standard_normal(x.size))
-    y_noisy = x**-0.5 * np.exp(2.0 * rng.standard_normal(x.size))
-    ev = Evidence({})
-    ck._decide_all(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided")])
-    ev = Evidence({})
-    with pytest.raises(AssertionError, match="b"):
-        ck._decide_all(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided"), (x, y_half, -1.0, 0.15, "b", "two-sided")])
-    assert {"exponent: a", "exponent: b"} <= set(ev.figures)
-    ev = Evidence({})
-    with pytest.raises(UnsatisfiedAssumption):
-        ck._decide_all(ev, [(x, y_noisy, -0.5, 0.15, "c", "two-sided"), (x, y_half, -0.5, 0.15, "d", "two-sided")])
-    assert "exponent: d" in ev.figures

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
 import torch
-from hypothesis.errors import UnsatisfiedAssumption
 from torch.func import jvp, vjp
 
 from harness import ProblemSpec, trial_generators
-from harness.claim import Evidence
 from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.linearize import decide_exponents, linearization_gap, linearized_outputs
+from harness.linearize import linearization_gap, linearized_outputs
 from harness.profiles import PROFILES, current_profile, set_profile
 from claim_modules import load_claim_module
 
@@ -187,20 +184,6 @@ def test_width_grids_of_every_profile():
         assert got["nightly"][0] == (256, 512, 1024, 2048, 4096)
     finally:
         set_profile(before)
-
-
-def test_decide_exponents_records_every_fit_then_fails_or_defers():
-    x = np.repeat([16.0, 32, 64, 128], 8)
-    rng = np.random.default_rng(0)
-    y_half = x**-0.5 * np.exp(0.05 * rng.standard_normal(x.size))
-    y_noisy = x**-0.5 * np.exp(2.0 * rng.standard_normal(x.size))
-    decide_exponents(Evidence({}), [(x, y_half, -0.5, 0.15, "a", "two-sided"), (x, y_half, -0.5, 0.15, "b", "at_most")])
-    ev = Evidence({})
-    with pytest.raises(AssertionError, match="b"):
-        decide_exponents(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided"), (x, y_half, -1.0, 0.15, "b", "two-sided")])
-    assert {"exponent: a", "exponent: b"} <= set(ev.figures)
-    with pytest.raises(UnsatisfiedAssumption):
-        decide_exponents(Evidence({}), [(x, y_noisy, -0.5, 0.15, "c", "two-sided")])
 
 
 @pytest.fixture

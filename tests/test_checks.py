@@ -1,0 +1,28 @@
+"""harness.checks: the decision helpers claims share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis.errors import UnsatisfiedAssumption
+
+from harness.checks import decide_exponents
+from harness.claim import Evidence
+
+
+def test_decide_exponents_records_every_fit_then_fails_or_defers():
+    x = np.repeat([32.0, 64, 128, 256], 8)
+    rng = np.random.default_rng(0)
+    y_half = x**-0.5 * np.exp(0.05 * rng.standard_normal(x.size))
+    y_noisy = x**-0.5 * np.exp(2.0 * rng.standard_normal(x.size))
+    ev = Evidence({})
+    decide_exponents(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided"), (x, y_half, -0.5, 0.15, "b", "at_most")])
+    assert {"exponent: a", "exponent: b"} <= set(ev.figures)
+    ev = Evidence({})
+    with pytest.raises(AssertionError, match="b"):  # the failing fit is named, after both were recorded
+        decide_exponents(ev, [(x, y_half, -0.5, 0.15, "a", "two-sided"), (x, y_half, -1.0, 0.15, "b", "two-sided")])
+    assert {"exponent: a", "exponent: b"} <= set(ev.figures)
+    ev = Evidence({})
+    with pytest.raises(UnsatisfiedAssumption):  # one undecided fit defers, after the others were recorded
+        decide_exponents(ev, [(x, y_noisy, -0.5, 0.15, "c", "two-sided"), (x, y_half, -0.5, 0.15, "d", "two-sided")])
+    assert "exponent: d" in ev.figures
