@@ -366,9 +366,8 @@ def train_deep(
     opts = dict(device=device, dtype=dtype, loss=loss, batch_size=batch_size if sgd else None, alpha=alpha, center=center,
                 keep_params=keep_params, track_movement=track_movement, keep_outputs=keep_outputs)
     t0 = time.perf_counter()
-    state = {"per": T if chunk_trials is None else min(T, chunk_trials)}
 
-    def chunked(steps_: int, stop: float | None) -> DeepTrajectory:
+    def chunked(steps_: int, stop: float | None, per: int) -> list[DeepTrajectory]:
         def run(lo: int, hi: int) -> DeepTrajectory:
             g = gens[lo:hi] if gens else None
             saved = [x.get_state() for x in g] if g else []
@@ -380,23 +379,22 @@ def train_deep(
             except torch.OutOfMemoryError:
                 for x, st in zip(g or [], saved, strict=True):
                     x.set_state(st)  # the slice is redone: it must draw the same minibatches again
-                state["per"] = max(1, (hi - lo) // 2)
                 raise
 
-        parts = run_in_chunks(T, state["per"], run, device=device)
-        return parts[0] if len(parts) == 1 else _concat(parts)
+        return run_in_chunks(T, per, run, device=device)
 
     start = [g.get_state() for g in gens] if gens else []
-    traj = chunked(steps, stop_below)
-    if stop_below is not None and state["per"] < T:
+    parts = chunked(steps, stop_below, T if chunk_trials is None else min(T, chunk_trials))
+    if stop_below is not None and len(parts) > 1:
         # Chunks (chosen, or forced by running out of memory) run without stopping early, since each
         # would stop at its own step. Find the first step where every trial is done, as one batch
         # would have stopped, and run every chunk again to exactly that step.
-        k = _joint_stop(traj.loss, stop_below)
+        k = _joint_stop(torch.cat([p.loss for p in parts]), stop_below)
         if k < steps:
             for g, st in zip(gens or [], start, strict=True):
                 g.set_state(st)
-            traj = chunked(k, None)
+            parts = chunked(k, None, parts[0].trials)
+    traj = parts[0] if len(parts) == 1 else _concat(parts)
     traj.seconds = time.perf_counter() - t0
     return traj
 
