@@ -7,7 +7,8 @@ machines (pytest-split) or xdist workers it pays the full 8 s, and the compariso
 calls that a regression. :func:`shared_work` is an LRU cache that remembers what each entry cost to
 compute (its own time plus what it reused itself), and charges that cost to the running claim on a
 hit. The claim then reports ``work_seconds`` = its own seconds + the cost of the shared results it
-reused: the time it would take alone with a cold cache, whatever the order, the worker or the shard.
+reused: about the time it would take with nothing cached (every hit costs again what the entry cost),
+whatever the order, the worker or the shard.
 :mod:`harness.compare` judges "slower" on it.
 
     @shared_work(maxsize=8)

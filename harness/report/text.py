@@ -174,6 +174,7 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
         L.append(
             f"- Examples: {c['examples_tried']} tried, {c['examples_passed']} held, {c['examples_failed']} failed, "
             f"{c['examples_undecided']} undecided, {c['examples_rejected']} rejected; {c['seconds']} s"
+            + (f" ({c['work_seconds']} s with the shared work it reused)" if (c.get("work_seconds") or 0) > c["seconds"] + 0.01 else "")
         )
         if c["sizes_covered"]:
             L.append("- Sizes covered: " + ", ".join(f"{k} {fmt(v[0], 3)}..{fmt(v[1], 3)}" for k, v in c["sizes_covered"].items()))
