@@ -54,6 +54,7 @@ lru-cached sweeps of the true claims' explicit example).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -61,11 +62,10 @@ import numpy as np
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
-from hypothesis.errors import UnsatisfiedAssumption
 from scipy import stats as sps
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_exponent, decide_probability, plot_scaling
+from harness.checks import decide_all, decide_exponent, decide_probability, plot_scaling
 from harness.mf_resnet import MFResNet, sliced_w1, train_mf
 from harness.papers import DCLW2021
 from harness.problems import ProblemSpec
@@ -526,19 +526,16 @@ def _mean_field(spec: ProblemSpec, control: bool) -> None:
     plot_scaling(ev, r["x"], r["w_T"], predicted=-0.5, title=f"trained widths M vs 4M, L={sw.depth}, s={S_MF}", xlabel="width M", ylabel="W1 of c = a^T u, widths M vs 4M", name="w1_widths")
     plot_scaling(ev, r["x"], r["sw_T"], predicted=-0.5, title=f"trained widths M vs 4M, L={sw.depth}, s={S_MF}", xlabel="width M", ylabel="sliced W1 of theta, widths M vs 4M", name="sliced_w1_widths")
     assert sw.diverged == 0, f"GD diverged on {sw.diverged} run(s)"
-    failed, open_ = [], []
-    for y, what in ((r["w_T"], "W1 of c between trained widths M and 4M vs M"), (r["sw_T"], "sliced W1 of theta between trained widths M and 4M vs M")):
-        try:
-            decide_exponent(ev, r["x"], y, -0.5, TOL, what)
-        except AssertionError as e:
-            failed.append(str(e))
-        except UnsatisfiedAssumption as e:  # undecided: record, decide the others first
-            open_.append(str(e))
-    if not ratio <= RATIO_MAX:
-        failed.append(f"at M={ws[-1]} the trained widths differ by {ratio:.3f} x the distance moved in training (> {RATIO_MAX:g})")
-    assert not failed, "; ".join(failed)
-    if open_:
-        undecided("; ".join(open_))
+    def widths_close() -> None:
+        assert ratio <= RATIO_MAX, f"at M={ws[-1]} the trained widths differ by {ratio:.3f} x the distance moved in training (> {RATIO_MAX:g})"
+
+    decide_all(  # every figure recorded before any failure or deferral
+        *(
+            functools.partial(decide_exponent, ev, r["x"], y, -0.5, TOL, what)
+            for y, what in ((r["w_T"], "W1 of c between trained widths M and 4M vs M"), (r["sw_T"], "sliced W1 of theta between trained widths M and 4M vs M"))
+        ),
+        widths_close,
+    )
 
 
 _MF_REGIME = (

@@ -32,6 +32,7 @@ by 70-190 standard errors near the spikes (7-10 at eta s = 4 w, where most test 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -39,11 +40,10 @@ import numpy as np
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.errors import UnsatisfiedAssumption
 from scipy import stats as sps
 
 from harness import claim, evidence, profile, undecided
-from harness.checks import decide_probability
+from harness.checks import decide_all, decide_probability
 from harness.papers import KLEINBERG2018
 from harness.seeding import generator
 from harness.shared_work import shared_work
@@ -188,21 +188,6 @@ def escape_runs(spec: ToySpec, width: float, trials: int, sweep: int) -> dict:
     }
 
 
-def _decide_each(ev, items: list[tuple[torch.Tensor, float, str]]) -> None:
-    """decide_probability for every (failed, delta, what); fail if any failed, else undecided if any was."""
-    failed, open_ = [], []
-    for bad, delta, what in items:
-        try:
-            decide_probability(ev, bad, delta, what)
-        except AssertionError as e:
-            failed.append(str(e))
-        except UnsatisfiedAssumption as e:
-            open_.append(str(e))
-    assert not failed, "; ".join(failed)
-    if open_:
-        undecided("; ".join(open_))
-
-
 def _ray(f: Landscape, k: int = 0) -> torch.Tensor:
     c = torch.tensor(f.wells[k].center, dtype=torch.float64)
     return c / c.norm()
@@ -341,13 +326,15 @@ def _escape(spec: ToySpec, *, control: bool, S: dict | None = None) -> None:
     if not float(r["f"].convolve(eta * s).one_point_convexity(convexity_points(r["f"])).min()) > 0:
         undecided("f * N(0, (eta s)^2) is not one-point convex toward x*: outside the theorem's assumption")
     ev.margin(1 - float(noisy_near.double().mean()), "fraction of noisy runs not ending near x*")
-    _decide_each(
-        ev,
-        [
-            (~noisy_near, DELTA, f"noisy GD ends near x* (eta s = {spec.ratio:.2f} w, D={spec.dim})"),
-            (~r["stuck"][sl[0]], DELTA, f"plain GD from the same starts stays in the spike basin (D={spec.dim})"),
-            (r["wide_near"], DELTA, f"the wide minimum (width {WIDE['width']} >> eta s = {eta * s:.3g}) is not escaped (D={spec.dim})"),
-        ],
+    decide_all(
+        *(
+            functools.partial(decide_probability, ev, bad, DELTA, what)
+            for bad, what in (
+                (~noisy_near, f"noisy GD ends near x* (eta s = {spec.ratio:.2f} w, D={spec.dim})"),
+                (~r["stuck"][sl[0]], f"plain GD from the same starts stays in the spike basin (D={spec.dim})"),
+                (r["wide_near"], f"the wide minimum (width {WIDE['width']} >> eta s = {eta * s:.3g}) is not escaped (D={spec.dim})"),
+            )
+        )
     )
 
 

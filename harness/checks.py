@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -87,14 +88,14 @@ def decide_exponent(
     )
 
 
-def decide_exponents(ev: Evidence, fits: Sequence[tuple]) -> None:
-    """Run :func:`decide_exponent` on every ``(x, y, predicted, tolerance, what, alternative)`` (so
-    that every figure is recorded), then fail if any failed, defer (undecided) if any was undecided,
+def decide_all(*decisions: Callable[[], object]) -> None:
+    """Run every decision (a callable that asserts, or defers with :func:`undecided`), so that every
+    figure is recorded, then fail with all the failures if any failed, defer if any was undecided,
     and hold otherwise."""
     failed, open_ = [], []
-    for x, y, predicted, tol, what, alternative in fits:
+    for decide in decisions:
         try:
-            decide_exponent(ev, x, y, predicted, tol, what, alternative=alternative)
+            decide()
         except AssertionError as e:
             failed.append(str(e))
         except UnsatisfiedAssumption as e:
@@ -102,6 +103,12 @@ def decide_exponents(ev: Evidence, fits: Sequence[tuple]) -> None:
     assert not failed, "; ".join(failed)
     if open_:
         undecided("; ".join(open_))
+
+
+def decide_exponents(ev: Evidence, fits: Sequence[tuple]) -> None:
+    """:func:`decide_exponent` on every ``(x, y, predicted, tolerance, what, alternative)``, decided
+    together by :func:`decide_all`."""
+    decide_all(*(functools.partial(decide_exponent, ev, x, y, p, tol, what, alternative=alt) for x, y, p, tol, what, alt in fits))
 
 
 def quantile_band(series: torch.Tensor, q: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

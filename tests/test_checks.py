@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis.errors import UnsatisfiedAssumption
 
-from harness.checks import decide_exponents
-from harness.claim import Evidence
+from harness.checks import decide_all, decide_exponents
+from harness.claim import Evidence, undecided
 
 
 def test_decide_exponents_records_every_fit_then_fails_or_defers():
@@ -26,3 +26,27 @@ def test_decide_exponents_records_every_fit_then_fails_or_defers():
     with pytest.raises(UnsatisfiedAssumption):  # one undecided fit defers, after the others were recorded
         decide_exponents(ev, [(x, y_noisy, -0.5, 0.15, "c", "two-sided"), (x, y_half, -0.5, 0.15, "d", "two-sided")])
     assert "exponent: d" in ev.figures
+
+
+def test_decide_all_runs_every_decision_then_fails_with_all_or_defers():
+    ran = []
+
+    def ok():
+        ran.append("ok")
+
+    def bad(msg):
+        def f():
+            ran.append(msg)
+            raise AssertionError(msg)
+        return f
+
+    def later():
+        ran.append("later")
+        undecided("needs more seeds")
+
+    decide_all(ok, ok)
+    with pytest.raises(AssertionError, match="first; second"):
+        decide_all(bad("first"), later, bad("second"), ok)
+    assert ran[2:] == ["first", "later", "second", "ok"]  # nothing skipped after a failure
+    with pytest.raises(UnsatisfiedAssumption, match="needs more seeds"):
+        decide_all(ok, later)
