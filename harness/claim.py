@@ -25,6 +25,16 @@ The body asserts the claim's predicate. The decorator turns the outcome into a v
 A negative control (``expect="falsified"``) passes in pytest exactly when it is falsified,
 and fails when the harness could not falsify it (the check lacks power). Only
 ``AssertionError`` counts as falsification; any other exception is an error in the claim.
+
+The search (see :mod:`harness.budget`): a claim runs as many examples as its budget pays for,
+with Hypothesis seeded from (claim id, ``--claims-seed``). Error control: a falsification of a
+``probability``, ``scaling`` or ``threshold`` claim is reported only if it recurs on
+:data:`REPLICATIONS` replications of the same example with fresh trial seeds that the search never
+used (:func:`harness.seeding.replication`); with each check wrong at most 5% of the time on a true
+claim, a true claim then reads falsified with probability at most 0.05^2 = 0.0025 in a run, however
+many examples it tried. A falsification that does not recur is reported ``inconclusive``, with both
+results. ``identity`` and ``for_all`` counterexamples are deterministic: they are replayed once,
+exactly, and one that does not reproduce is ``inconclusive`` too (a flaky check).
 """
 
 from __future__ import annotations
@@ -42,11 +52,15 @@ from typing import Any, Literal
 import hypothesis
 from hypothesis.errors import UnsatisfiedAssumption, Unsatisfiable
 
+from . import seeding
+from .budget import Plan, plan_for
 from .profiles import current_profile
 from .shared_work import reused_seconds
 
 __all__ = [
+    "CHECK_LEVEL",
     "REGISTRY",
+    "REPLICATIONS",
     "ClaimInfo",
     "ClaimNotFalsified",
     "Evidence",
@@ -58,6 +72,13 @@ __all__ = [
 
 Quantifier = Literal["identity", "for_all", "probability", "scaling", "threshold"]
 Expect = Literal["confirmed", "falsified"]
+
+#: Quantifiers whose checks are statistical: their falsifications are replicated on fresh seeds.
+STATISTICAL = ("probability", "scaling", "threshold")
+#: Fresh-seed replications a statistical falsification must survive before it is reported.
+REPLICATIONS = 2
+#: The error rate each check of a statistical claim is built for (one-sided 95% bounds and intervals).
+CHECK_LEVEL = 0.05
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,8 @@ class ClaimInfo:
     regime: str = ""  #: theorem constants vs practical sizes, and why
     control_of: str = ""  #: for a negative control: the claim id it guards
     notes: str = ""
-    examples: dict[str, int] | None = None  #: max_examples per profile, overriding the profile's
+    examples: dict[str, int] | None = None  #: a pinned example count per profile (costly claims; see harness.budget)
+    budget: dict[str, float] | None = None  #: search seconds per profile, replacing the profile's budget_s
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -114,6 +136,11 @@ class ClaimNotFalsified(AssertionError):
 
 class _Undecided(UnsatisfiedAssumption):
     pass
+
+
+class _BudgetSpent(BaseException):
+    """Raised before an example once a claim on the clock has spent its budget: it stops the search
+    (a BaseException, so Hypothesis does not take it for a failure) and the claim ends confirmed."""
 
 
 def _jsonable(v: Any, depth: int = 0) -> Any:
@@ -302,9 +329,18 @@ class ClaimRun:
     last_failure: Evidence | None = None
     worst: Evidence | None = None
     last_passed: Evidence | None = None
+    distinct: set = field(default_factory=set)  #: the examples' arguments, each once
+    sizes: dict = field(default_factory=dict)  #: name -> [lo, hi] over decided examples
+    failure_call: tuple | None = None  #: (args, kwargs) of the last failing call, to replicate it
+    stopped_by_budget: bool = False
 
     def add(self, ev: Evidence) -> None:
         self.count += 1
+        self.distinct.add(json.dumps(ev.args, sort_keys=True, default=repr))
+        if ev.status in ("passed", "failed"):
+            for k, v in ev.sizes.items():
+                lo, hi = self.sizes.get(k, [v, v])
+                self.sizes[k] = [min(lo, v), max(hi, v)]
         if len(self.examples) < 200:
             self.examples.append(ev)
         if ev.status == "passed":
@@ -323,14 +359,7 @@ class ClaimRun:
             self.rejected += 1
 
     def sizes_covered(self) -> dict[str, list[float]]:
-        cov: dict[str, list[float]] = {}
-        for ev in self.examples:
-            if ev.status not in ("passed", "failed"):
-                continue
-            for k, v in ev.sizes.items():
-                lo, hi = cov.get(k, [v, v])
-                cov[k] = [min(lo, v), max(hi, v)]
-        return cov
+        return {k: list(v) for k, v in self.sizes.items()}
 
 
 def _hypothesis_notes(exc: BaseException) -> list[str]:
@@ -351,6 +380,7 @@ def claim(
     control_of: str = "",
     notes: str = "",
     examples: dict[str, int] | None = None,
+    budget: dict[str, float] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a claim on a ``@given`` test (apply it outermost). See the module docstring."""
     info = ClaimInfo(
@@ -366,6 +396,7 @@ def claim(
         control_of=control_of,
         notes=notes,
         examples=examples,
+        budget=budget,
     )
     if expect not in ("confirmed", "falsified"):
         raise ValueError(f"claim {id}: expect must be 'confirmed' or 'falsified', got {expect!r}")
@@ -381,11 +412,21 @@ def claim(
         REGISTRY[id] = info
         original_inner = handle.inner_test
         drawn = set(handle._given_kwargs)
-        state: dict[str, ClaimRun | None] = {"run": None}
+        state: dict[str, Any] = {"run": None, "plan": None, "t0": 0.0}
 
         @functools.wraps(original_inner)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            run = state["run"]
+            run, plan = state["run"], state["plan"]
+            if (
+                run is not None
+                and plan is not None
+                and plan.on_clock
+                and run.failing == 0
+                and run.count >= plan.min_examples
+                and time.perf_counter() - state["t0"] >= plan.budget_s
+            ):
+                run.stopped_by_budget = True
+                raise _BudgetSpent()
             ev = Evidence({k: v for k, v in kwargs.items() if k in drawn})
             token = _EVIDENCE.set(ev)
             t0 = time.perf_counter()
@@ -400,6 +441,8 @@ def claim(
             except AssertionError as e:
                 ev.status = "failed"
                 ev.message = str(e)
+                if run is not None:
+                    run.failure_call = (args, kwargs)
                 raise
             except BaseException as e:
                 ev.status = "error"
@@ -416,18 +459,67 @@ def claim(
 
         handle.inner_test = inner
 
+        def replicate(call: tuple, rounds: list[int]) -> list[dict]:
+            """Run the failing example again: on fresh trial seeds (rounds >= 1) or exactly (round 0)."""
+            out = []
+            a, kw = call
+            for k in rounds:
+                ev = Evidence({n: v for n, v in kw.items() if n in drawn})
+                token = _EVIDENCE.set(ev)
+                t0 = time.perf_counter()
+                try:
+                    with seeding.replication(k):
+                        original_inner(*a, **kw)
+                    ev.status = "passed"
+                except _Undecided:
+                    ev.status = "undecided"
+                except UnsatisfiedAssumption:
+                    ev.status = "rejected"
+                except AssertionError as e:
+                    ev.status, ev.message = "failed", str(e)
+                finally:
+                    ev.seconds = time.perf_counter() - t0
+                    _EVIDENCE.reset(token)
+                out.append(
+                    {
+                        "round": k,
+                        "seeds": "the search's, replayed exactly" if k == 0 else f"fresh (replication round {k})",
+                        "status": ev.status,
+                        "message": (ev.message or ev.undecided_reason)[:500],
+                        "figures": {n: f["measured"] for n, f in ev.figures.items()},
+                        "seconds": round(ev.seconds, 3),
+                    }
+                )
+                if ev.status != "failed":
+                    break  # one that does not recur settles it
+            return out
+
         @functools.wraps(test)
         def outer(*args: Any, **kwargs: Any) -> None:
+            from .runtime import search
+
             run = ClaimRun(info)
-            state["run"] = run
-            prof = current_profile()
-            base = hypothesis.settings.default
-            n_ex = (info.examples or {}).get(prof.name, base.max_examples)
-            test._hypothesis_internal_use_settings = hypothesis.settings(base, max_examples=n_ex)
+            prof, srch = current_profile(), search()
+            plan = plan_for(info.id, info.examples, info.budget, prof, srch)
+            db = None
+            if srch.database and info.expect == "confirmed":
+                # a control's counterexample is expected: kept out, so every run searches for it anew
+                from hypothesis.database import DirectoryBasedExampleDatabase
+
+                db = DirectoryBasedExampleDatabase(srch.database)
+            # the seed first: hypothesis.seed() turns the database off, the settings then turn it back on
+            # (a forced seed with a database: saved failures are replayed first, then the seed's examples)
+            hypothesis.seed(seeding.derive_seed("hypothesis", info.id, srch.seed))(test)
+            test._hypothesis_internal_use_settings = hypothesis.settings(
+                hypothesis.settings.default, max_examples=plan.examples, database=db
+            )
             t0, reused0 = time.perf_counter(), reused_seconds()
+            state.update(run=run, plan=plan, t0=t0)
             verdict, exc, error = "confirmed", None, None
             try:
                 test(*args, **kwargs)
+            except _BudgetSpent:
+                pass
             except Unsatisfiable as e:
                 verdict, exc = "inconclusive", e
             except AssertionError as e:
@@ -435,11 +527,33 @@ def claim(
             except BaseException as e:
                 verdict, exc, error = "error", e, e
             finally:
-                state["run"] = None
+                state.update(run=None, plan=None)
+            search_seconds = time.perf_counter() - t0
+            replications: list[dict] = []
+            if verdict == "falsified" and run.failure_call is not None:
+                rounds = list(range(1, REPLICATIONS + 1)) if info.quantifier in STATISTICAL else [0]
+                try:
+                    replications = replicate(run.failure_call, rounds)
+                except BaseException as e:  # an error while replicating is an error of the claim
+                    verdict, exc, error = "error", e, e
+                if verdict == "falsified" and any(r["status"] != "failed" for r in replications):
+                    verdict = "inconclusive"
             if verdict == "confirmed" and run.passed == 0:
                 verdict = "inconclusive"
             seconds = time.perf_counter() - t0
-            result = _result(run, verdict, exc, seconds, prof.name, work_seconds=seconds + reused_seconds() - reused0)
+            result = _result(
+                run,
+                verdict,
+                exc,
+                seconds,
+                prof.name,
+                work_seconds=seconds + reused_seconds() - reused0,
+                plan=plan,
+                search_seconds=search_seconds,
+                replications=replications,
+                run_seed=srch.seed,
+                database=db is not None,
+            )
             sink = RESULT_SINK.get()
             (sink if sink is not None else UNSUNK_RESULTS).append(result)
             if error is not None:
@@ -476,22 +590,93 @@ def _raise_for_outcome(info: ClaimInfo, verdict: str, exc: BaseException | None,
     )
 
 
-def _result(run: ClaimRun, verdict: str, exc: BaseException | None, seconds: float, profile: str, work_seconds: float | None = None) -> dict:
+def _search_block(run: ClaimRun, plan: Plan | None, seconds: float, run_seed: int, database: bool, falsified: bool) -> dict:
+    """The strength of one claim's search, for the report."""
+    if plan is None:
+        plan = Plan("fixed", run.count, run.count, 0.0)
+    if falsified:
+        stopped = "a counterexample (then shrinking)"
+    elif run.stopped_by_budget:
+        stopped = "budget spent"
+    elif run.count >= plan.examples:
+        stopped = "planned examples done"
+    else:
+        stopped = "Hypothesis ran out of new examples"
+    return {
+        "run_seed": run_seed,
+        "mode": plan.mode,
+        "budget_s": plan.budget_s,
+        "planned_examples": plan.examples,
+        "min_examples": plan.min_examples,
+        "cost_per_example": plan.cost_per_example,
+        "examples_tried": run.count,
+        "distinct_examples": len(run.distinct),
+        "seconds": round(seconds, 3),
+        "budget_used": round(seconds / plan.budget_s, 3) if plan.budget_s > 0 else None,
+        "stopped_by": stopped,
+        "database": database,
+    }
+
+
+def _error_control(info: ClaimInfo, replications: list[dict]) -> dict:
+    if info.quantifier in STATISTICAL:
+        return {
+            "method": f"a falsification must recur on {REPLICATIONS} replications with fresh trial seeds",
+            "check_level": CHECK_LEVEL,
+            "level": CHECK_LEVEL**REPLICATIONS,
+            "replications": replications,
+        }
+    return {
+        "method": "deterministic check: a counterexample is replayed once, exactly",
+        "check_level": None,
+        "level": 0.0,
+        "replications": replications,
+    }
+
+
+def _result(
+    run: ClaimRun,
+    verdict: str,
+    exc: BaseException | None,
+    seconds: float,
+    profile: str,
+    work_seconds: float | None = None,
+    *,
+    plan: Plan | None = None,
+    search_seconds: float | None = None,
+    replications: list[dict] | None = None,
+    run_seed: int = 0,
+    database: bool = False,
+) -> dict:
     info = run.info
-    rep = run.last_failure if verdict == "falsified" and run.last_failure else (run.worst or run.last_passed)
+    replications = replications or []
+    failed_search = run.last_failure is not None and verdict in ("falsified", "inconclusive") and bool(replications)
+    rep = run.last_failure if (verdict == "falsified" or failed_search) and run.last_failure else (run.worst or run.last_passed)
     reasons = sorted({ev.undecided_reason for ev in run.examples if ev.undecided_reason})
+    if failed_search and verdict == "inconclusive":
+        last = replications[-1]
+        reasons = [
+            f"not replicated: the search's counterexample ({run.last_failure.message[:200]}) did not recur on "
+            f"{last['seeds']} seeds, which gave {last['status']} ({last['message'][:200] or 'no message'})"
+        ]
     counterexample = None
-    if verdict == "falsified" and run.last_failure is not None:
+    if (verdict == "falsified" or failed_search) and run.last_failure is not None:
         counterexample = {
             "args": run.last_failure.args,
             "message": run.last_failure.message,
             "first_found_args": run.first_failure.args if run.first_failure else None,
             "failing_examples_seen": run.failing,
             "hypothesis": _hypothesis_notes(exc) if exc else [],
+            "replications": replications,
+            "replicated": verdict == "falsified",
         }
     error = None
     if verdict == "error" and exc is not None:
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        # type and message first: Hypothesis's reproduction notes go to the end, not in their place
+        error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+        tb = traceback.extract_tb(exc.__traceback__)
+        if tb:
+            error += f"\n  at {tb[-1].filename}:{tb[-1].lineno} in {tb[-1].name}"
     out = {
         "id": info.id,
         "info": info.to_dict(),
@@ -518,6 +703,8 @@ def _result(run: ClaimRun, verdict: str, exc: BaseException | None, seconds: flo
         # seconds + the compute time of shared cached results it reused (harness.shared_work): the
         # same whichever claim computed them, so comparable across orders, workers and shards
         "work_seconds": round(seconds if work_seconds is None else work_seconds, 3),
+        "search": _search_block(run, plan, seconds if search_seconds is None else search_seconds, run_seed, database, verdict == "falsified" or failed_search),
+        "error_control": _error_control(info, replications),
     }
     json.dumps(out)  # fail here, not in the report writer, if something is not serializable
     return out

@@ -8,7 +8,11 @@ Subcommands:
 * ``baseline RUN``: make a run the baseline of its profile (``reports/baseline/<profile>/``);
 * ``merge SHARD... --out DIR``: join the reports of the shards of one run into one;
 * ``history``: the trend page of the runs in the history store (``--add RUN`` appends one);
-* ``profiles``: the effort profiles and their sizes.
+* ``profiles``: the effort profiles, their sizes and search budgets;
+* ``costs RUN --write claims/costs.json``: record each claim's seconds per example from a run, the
+  table that turns a budget into a fixed example count (:mod:`harness.budget`);
+* ``seeds --seeds 20``: run the claims under many run seeds and count spurious falsifications and
+  escaped controls (:mod:`harness.seed_sweep`).
 
 Running the claims themselves is pytest's job (``pytest claims --claims-profile=quick``).
 ``main(argv)`` returns the exit code: 0 on success, 1 when ``report --compare`` finds a
@@ -163,6 +167,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                     "expect": info.expect,
                     "negative_control": info.expect == "falsified",
                     "control_of": info.control_of or None,
+                    "examples": info.examples or None,
+                    "budget": info.budget or None,
                     "file": str(f),
                     "last_verdict": lv["verdict"] if lv else None,
                     "last_as_expected": lv["as_expected"] if lv else None,
@@ -515,11 +521,12 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_profiles(args: argparse.Namespace) -> int:
     from .profiles import PROFILES
 
-    header = ["profile", "examples", "replicates", "n", "d", "steps", "widths (scaling)", "m / n", "seeds/width"]
+    header = ["profile", "budget s", "examples", "replicates", "n", "d", "steps", "widths (scaling)", "m / n", "seeds/width"]
     rows = [
         [
             p.name,
-            str(p.max_examples),
+            f"{p.budget_s:g}",
+            f"{p.min_examples}..{p.max_examples}",
             str(p.replicates),
             f"{p.min_n}..{p.max_n}",
             f"{p.min_d}..{p.max_d}",
@@ -535,8 +542,91 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     print()
     for p in PROFILES.values():
         print(f"{p.name}: {p.description}")
-    print("\npick one with: pytest claims --claims-profile=NAME")
+    print("\npick one with: pytest claims --claims-profile=NAME; budget: seconds of search per claim "
+          "(--claims-budget=S replaces it); examples: the fewest and the most a claim runs")
     return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------------
+# costs and seeds (the search: harness.budget, harness.seed_sweep)
+# ----------------------------------------------------------------------------------------------
+
+
+def cmd_costs(args: argparse.Namespace) -> int:
+    import platform
+
+    from .budget import measured_costs, write_costs
+    from .report import ReportError
+
+    try:
+        report = _load(Path(args.run))
+    except ReportError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    profile = (report.get("profile") or {}).get("name") or "unknown"
+    costs = measured_costs(report)
+    if not costs:
+        _err(f"{args.run}: no claim with examples and seconds to measure a cost from")
+        return EXIT_ERROR
+    budget = (report.get("search") or {}).get("budget_s") or (report.get("profile") or {}).get("budget_s") or 0
+    rows = []
+    for c in sorted(report["claims"], key=lambda c: c["id"]):
+        if c["id"] not in costs:
+            continue
+        mode = (c.get("search") or {}).get("mode", "?")
+        planned = "pinned" if mode == "fixed" else (str(int(min(max(budget / costs[c["id"]], 0), 1e9))) if budget else "?")
+        rows.append([c["id"], str(c.get("examples_tried")), f"{c.get('work_seconds') or c.get('seconds')}", f"{costs[c['id']]:g}", planned])
+    for line in _table(["claim", "examples", "work s", "s / example", f"examples in {budget:g} s"], rows):
+        print(line)
+    env = report.get("environment") or {}
+    if args.write:
+        try:
+            write_costs(args.write, profile, costs, source=f"{args.run} ({report.get('created')}, git "
+                        f"{(env.get('git_revision') or 'unknown')[:12]})", machine=f"{platform.machine()}, {env.get('device', '?')}, "
+                        f"{env.get('torch_threads', '?')} thread(s)")
+        except OSError as e:
+            _err(f"{args.write}: cannot write ({e.strerror or e})")
+            return EXIT_ERROR
+        print(f"wrote the costs of {len(costs)} claim(s), profile {profile}, to {args.write}")
+    else:
+        print(f"{len(costs)} claim(s); write them with --write claims/costs.json")
+    return EXIT_OK
+
+
+def _seed_list(text: str) -> list[int]:
+    """'20' -> 1..20; '3,7,9' -> [3, 7, 9]; '5-8' -> 5..8."""
+    text = text.strip()
+    try:
+        if "," in text:
+            out = [int(t) for t in text.split(",") if t.strip()]
+        elif "-" in text[1:]:
+            a, b = text.split("-", 1)
+            out = list(range(int(a), int(b) + 1))
+        else:
+            out = list(range(1, int(text) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a count (20), a list (3,7,9) or a range (5-8)") from None
+    if not out or min(out) < 0 or len(set(out)) != len(out):
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds must be distinct integers >= 0, at least one")
+    return out
+
+
+def cmd_seeds(args: argparse.Namespace) -> int:
+    from .report import ReportError
+    from .seed_sweep import run_seed_sweep
+
+    try:
+        summary = run_seed_sweep(args.seeds, profile=args.profile, claims=args.claims, workers=args.workers,
+                                 out=args.out, resume=args.resume, extra=args.pytest_args or (),
+                                 log=lambda m: print(m, flush=True))
+    except ReportError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    t = summary["totals"]
+    print(f"{t['runs']} run(s) of profile {args.profile}: {t['spurious_falsifications']} spurious falsification(s), "
+          f"{t['escaped_controls']} escaped control(s), {t['inconclusive']} inconclusive, {t['errors']} error(s); "
+          f"median {t['seconds_per_run_median']} s a run; wrote {Path(args.out) / (args.profile + '.json')} and .md")
+    return EXIT_REGRESSION if (t["spurious_falsifications"] or t["escaped_controls"] or t["errors"]) else EXIT_OK
 
 
 # ----------------------------------------------------------------------------------------------
@@ -619,9 +709,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first append these runs (report.json or run directories) to the store; a run already there is skipped")
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("profiles", help="show the effort profiles and their sizes",
-                       description="Show the effort profiles (--claims-profile) and the sizes each one checks.")
+    p = sub.add_parser("profiles", help="show the effort profiles, their sizes and search budgets",
+                       description="Show the effort profiles (--claims-profile), the sizes each one checks and the "
+                       "search budget each claim gets.")
     p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser("costs", help="measure each claim's seconds per example from a run; --write the cost table",
+                       description="Read a run's report.json and print each claim's cost (work seconds over examples "
+                       "tried). With --write PATH, merge them into that cost table under the run's profile: the table "
+                       "pytest reads (claims/costs.json by default) to turn each claim's budget into a fixed example "
+                       "count, so that one run seed gives the same examples, hence the same report, on every run. "
+                       "Calibrate from a run on the clock: pytest claims --claims-costs=none.")
+    p.add_argument("run", metavar="RUN", help="a run directory (reports/latest) or a report.json")
+    p.add_argument("--write", default=None, metavar="PATH", help="the cost table to write (e.g. claims/costs.json)")
+    p.set_defaults(func=cmd_costs)
+
+    p = sub.add_parser("seeds", help="run the claims under many run seeds: spurious falsifications, escaped controls",
+                       description="Run 'pytest CLAIMS' once per run seed (--claims-seed), each into its own report "
+                       "directory with the example database off, and write OUT/PROFILE.json and .md: per seed the "
+                       "true claims falsified (spurious, goal 0), the controls not falsified (escaped, goal 0), "
+                       "inconclusive and error verdicts, examples and seconds; per claim its verdicts over the seeds "
+                       "and examples tried. Exit 1 if any seed had a spurious falsification, an escaped control or an error.")
+    p.add_argument("--seeds", type=_seed_list, default=_seed_list("20"), metavar="SEEDS",
+                   help="a count N (seeds 1..N), a list 3,7,9 or a range 5-8 (default 20)")
+    p.add_argument("--profile", default="quick", help="the profile of every run (default quick)")
+    p.add_argument("--claims", default="claims", help="what pytest runs (default claims)")
+    p.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run (default 2; 0: none)")
+    p.add_argument("--out", default="reports/seeds", metavar="DIR", help="where runs and the summary go (default reports/seeds)")
+    p.add_argument("--resume", action="store_true", help="read back the seeds already run under DIR instead of running them again")
+    p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="more pytest arguments after --, e.g. -- -k du2018")
+    p.set_defaults(func=cmd_seeds)
     return ap
 
 

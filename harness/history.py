@@ -114,6 +114,7 @@ def run_record(report: dict, *, source: str = "") -> dict:
         "created": report.get("created"),
         "duration_s": report.get("duration_s"),
         "profile": (report.get("profile") or {}).get("name"),
+        "run_seed": (report.get("search") or {}).get("seed"),
         "device": env.get("device"),
         "device_name": env.get("device_name"),
         "dtype": env.get("dtype"),

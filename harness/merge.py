@@ -52,6 +52,7 @@ def merge_reports(paths: Sequence[str | Path], *, allow_partial: bool = False, c
         for what, get in (
             ("profile", lambda r: (r.get("profile") or {}).get("name")),
             ("dtype", lambda r: (r.get("environment") or {}).get("dtype")),
+            ("run seed", lambda r: (r.get("search") or {}).get("seed")),
         ):
             if get(rep) != get(first):
                 raise ReportError(f"{path}: {what} {get(rep)!r}, but {first_path} has {get(first)!r}: the shards of one run share it")
@@ -126,6 +127,8 @@ def merge_reports(paths: Sequence[str | Path], *, allow_partial: bool = False, c
             for path, rep in shards
         ],
     }
+    if "search" in first:
+        merged["search"] = first["search"]
     if missing:
         merged["missing"] = missing
     if warnings:

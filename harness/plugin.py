@@ -1,6 +1,7 @@
 """pytest plugin (loaded through the ``pytest11`` entry point when the package is installed).
 
-Options: ``--claims-profile``, ``--device``, ``--claims-dtype``, ``--claims-report-dir``,
+Options: ``--claims-profile``, ``--claims-seed``, ``--claims-budget``, ``--claims-costs``,
+``--claims-db``, ``--device``, ``--claims-dtype``, ``--claims-report-dir``,
 ``--claims-no-report``, ``--claims-strict``, ``--claims-history``, ``--claims-no-history``,
 ``--claims-no-gpu-pinning``. Claims record results into a per-item sink; the results travel to
 the controller in ``report.user_properties`` (so they survive pytest-xdist), and only the
@@ -34,8 +35,9 @@ from .devices import (
     resolve_dtype,
     visible_gpus,
 )
+from .budget import CostsError, SearchSettings, load_costs
 from .profiles import PROFILES, current_profile, set_profile
-from .runtime import run_settings, set_run_settings
+from .runtime import run_settings, search, set_run_settings, set_search
 
 PROPERTY = "theorem_check"
 GPUS_KEY = "theorem_check_gpus"  #: workerinput: the GPU list the controller hands out
@@ -51,6 +53,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("THEOREM_CHECK_PROFILE", "quick"),
         choices=sorted(PROFILES),
         help="effort profile: sizes, examples and seeds (default: quick; env THEOREM_CHECK_PROFILE)",
+    )
+    g.addoption(
+        "--claims-seed",
+        default=os.environ.get("THEOREM_CHECK_SEED", "0"),
+        help="run seed: enters every trial seed and Hypothesis's generation; another seed tries other "
+        "examples, the same seed replays the run (default 0; env THEOREM_CHECK_SEED)",
+    )
+    g.addoption(
+        "--claims-budget",
+        default=None,
+        metavar="SECONDS",
+        help="seconds of search per claim, replacing the profile's (quick 5, standard 30, nightly 120) and the claims' own",
+    )
+    g.addoption(
+        "--claims-costs",
+        default=None,
+        metavar="PATH|none",
+        help="cost table that turns a budget into a fixed example count (default: claims/costs.json under the "
+        "root dir, if present; none: every claim searches on the clock)",
+    )
+    g.addoption(
+        "--claims-db",
+        default=None,
+        metavar="PATH|none",
+        help="Hypothesis example database: failures found by one run are tried first by the next, whatever "
+        "the seed (default: .hypothesis/theorem-check under the root dir; none: off)",
     )
     g.addoption("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto = cuda if available)")
     g.addoption("--claims-dtype", default="float64", choices=["float64", "float32"], help="training dtype (default float64)")
@@ -101,9 +129,14 @@ def pytest_configure(config: pytest.Config) -> None:
         dtype = resolve_dtype(config.getoption("--claims-dtype"))
     except DeviceError as e:
         raise pytest.UsageError(str(e)) from None
-    collector = ClaimsCollector(config, previous=(current_profile().name, run_settings()))
+    try:
+        srch = _search_settings(config)
+    except (ValueError, CostsError) as e:
+        raise pytest.UsageError(str(e)) from None
+    collector = ClaimsCollector(config, previous=(current_profile().name, run_settings(), search()))
     set_profile(config.getoption("--claims-profile"))
     set_run_settings(RunSettings(device=device, dtype=dtype))
+    set_search(srch)
     configure_numerics()
     collector.threads = configure_threads()
     collector.pinned_gpu = pinned
@@ -116,10 +149,48 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collector is None:
         return
     # restore what an enclosing session had (pytester runs sessions in-process)
-    profile_name, settings = collector.previous
+    profile_name, settings, srch = collector.previous
     set_profile(profile_name)
     set_run_settings(settings)
+    set_search(srch)
     config.pluginmanager.unregister(collector)
+
+
+def _search_settings(config: pytest.Config) -> SearchSettings:
+    """--claims-seed, --claims-budget, --claims-costs and --claims-db, checked."""
+    raw = str(config.getoption("--claims-seed")).strip()
+    try:
+        seed = int(raw)
+    except ValueError:
+        raise ValueError(f"--claims-seed={raw!r} is not an integer (e.g. --claims-seed=20261205)") from None
+    if seed < 0:
+        raise ValueError(f"--claims-seed={seed} must be >= 0")
+    budget = config.getoption("--claims-budget")
+    if budget is not None:
+        try:
+            budget = float(budget)
+        except ValueError:
+            raise ValueError(f"--claims-budget={budget!r} is not a number of seconds") from None
+        if not budget > 0:
+            raise ValueError(f"--claims-budget={budget} must be > 0 seconds")
+    root = config.rootpath
+    costs_opt = config.getoption("--claims-costs")
+    costs, costs_path = {}, ""
+    if costs_opt is None:
+        default = root / "claims" / "costs.json"
+        if default.exists():
+            costs, costs_path = load_costs(default), str(default)
+    elif costs_opt.strip().lower() != "none":
+        path = root / costs_opt if not os.path.isabs(costs_opt) else costs_opt
+        costs, costs_path = load_costs(path), str(path)
+    db_opt = config.getoption("--claims-db")
+    if db_opt is None:
+        database = str(root / ".hypothesis" / "theorem-check")
+    elif db_opt.strip().lower() == "none":
+        database = None
+    else:
+        database = str(root / db_opt) if not os.path.isabs(db_opt) else db_opt
+    return SearchSettings(seed=seed, budget_s=budget, costs=costs, costs_path=costs_path, database=database)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -149,15 +220,20 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 def _replay(config: pytest.Config, nodeid: str) -> str:
-    return " ".join(
-        [
-            "pytest",
-            f"'{nodeid}'",
-            f"--claims-profile={config.getoption('--claims-profile')}",
-            f"--device={config.getoption('--device')}",
-            f"--claims-dtype={config.getoption('--claims-dtype')}",
-        ]
-    )
+    s = search()
+    parts = [
+        "pytest",
+        f"'{nodeid}'",
+        f"--claims-profile={config.getoption('--claims-profile')}",
+        f"--claims-seed={s.seed}",
+        f"--device={config.getoption('--device')}",
+        f"--claims-dtype={config.getoption('--claims-dtype')}",
+    ]
+    if s.budget_s is not None:
+        parts.append(f"--claims-budget={s.budget_s:g}")
+    if config.getoption("--claims-costs") is not None:
+        parts.append(f"--claims-costs={config.getoption('--claims-costs')}")
+    return " ".join(parts)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -267,6 +343,7 @@ class ClaimsCollector:
             argv=sys.argv,
             workers=int(getattr(config.option, "numprocesses", 0) or 0),
             missing=self.missing,
+            search=search(),
             shard={"group": int(group), "splits": int(splits)} if splits and group else None,
         )
         report_dir = config.rootpath / config.getoption("--claims-report-dir")
@@ -288,7 +365,8 @@ class ClaimsCollector:
 
         s = run_settings()
         terminalreporter.section(
-            f"theorem-check: {len(self.results)} claim(s), profile {config.getoption('--claims-profile')}, {s.device}/{s.dtype}"
+            f"theorem-check: {len(self.results)} claim(s), profile {config.getoption('--claims-profile')}, "
+            f"seed {search().seed}, {s.device}/{s.dtype}"
         )
         if self.results:
             for line in claims_table(self.results):

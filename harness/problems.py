@@ -11,7 +11,11 @@ Geometries (inputs on the unit sphere, as DZPS assume ``||x_i|| = 1``):
 * ``antiparallel``: uniform, then x_1 = -x_0 (parallel in the paper's wording, yet lambda_0 > 0).
 * ``duplicate``: uniform, then x_{n-1} = x_0 (lambda_0 = 0).
 * ``separated``: uniform, redrawn until min_{i != j} ||x_i - x_j|| >= ``delta``.
-* ``circle``: d = 2, equispaced angles (the Basri et al. spectrum).
+* ``circle``: d = 2, equispaced angles (the Basri et al. spectrum; an even n has antipodal pairs).
+* ``antipodal``: uniform, then ``pairs`` antiparallel pairs x_{2i+1} = -x_{2i} (``pairs=0``: n // 2).
+  Distinct inputs, yet lambda_0 = 0 once d + 1 pairs exist: for a pair with coefficients (c, -c),
+  c x 1{w.x >= 0} - c (-x) 1{-w.x >= 0} = c x for almost every w, so d + 1 pairs whose x's are
+  linearly dependent give a null vector of H^inf.
 
 Labels: ``gaussian`` N(0,1); ``sign`` uniform +-1; ``teacher`` sign(v^T x) for a random unit v;
 ``teacher_linear`` v^T x * sqrt(d); ``conflicting`` like ``gaussian`` but with a duplicate whose
@@ -30,7 +34,7 @@ from .seeding import generator
 
 __all__ = ["GEOMETRIES", "LABELS", "Problem", "ProblemSpec", "unit_rows"]
 
-GEOMETRIES = ("sphere", "near_parallel", "antiparallel", "duplicate", "separated", "circle")
+GEOMETRIES = ("sphere", "near_parallel", "antiparallel", "duplicate", "separated", "circle", "antipodal")
 LABELS = ("gaussian", "sign", "teacher", "teacher_linear", "conflicting")
 
 
@@ -50,11 +54,12 @@ class ProblemSpec:
     seed: int = 0
     angle: float = 0.1  #: for ``near_parallel``: the angle between x_0 and x_1 (radians)
     delta: float = 0.3  #: for ``separated``: the minimum pairwise distance
+    pairs: int = 0  #: for ``antipodal``: how many antiparallel pairs (0: n // 2)
 
     def __post_init__(self) -> None:
         # plain Python types: build() seeds from the values' repr, so 1 vs 1.0 or np.int64(0) vs 0
         # must not give different data for equal specs
-        for name, kind in (("n", int), ("d", int), ("seed", int), ("angle", float), ("delta", float), ("geometry", str), ("labels", str)):
+        for name, kind in (("n", int), ("d", int), ("seed", int), ("pairs", int), ("angle", float), ("delta", float), ("geometry", str), ("labels", str)):
             object.__setattr__(self, name, kind(getattr(self, name)))
         if self.n < 2 or self.d < 1:
             raise ValueError(f"ProblemSpec needs n >= 2 and d >= 1, got n={self.n}, d={self.d}")
@@ -66,8 +71,10 @@ class ProblemSpec:
             raise ValueError("labels='conflicting' needs geometry='duplicate'")
         if self.geometry == "circle" and self.d != 2:
             raise ValueError("geometry='circle' needs d=2")
-        if self.geometry in ("near_parallel", "antiparallel") and self.d < 2:
+        if self.geometry in ("near_parallel", "antiparallel", "antipodal") and self.d < 2:
             raise ValueError(f"geometry={self.geometry!r} needs d >= 2")
+        if not 0 <= self.pairs <= self.n // 2:
+            raise ValueError(f"pairs={self.pairs} must be in [0, n // 2 = {self.n // 2}]")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +86,10 @@ class ProblemSpec:
         return Problem(X=X, y=y, spec=self)
 
     def to_dict_key(self) -> tuple:
-        return tuple(sorted(self.to_dict().items()))
+        d = self.to_dict()
+        if d["pairs"] == 0:  # added later: left out at its default so that older specs keep their data
+            del d["pairs"]
+        return tuple(sorted(d.items()))
 
 
 def _sphere(n: int, d: int, g: torch.Generator) -> torch.Tensor:
@@ -100,6 +110,9 @@ def _inputs(spec: ProblemSpec, g: torch.Generator) -> torch.Tensor:
         X[1] = math.cos(spec.angle) * X[0] + math.sin(spec.angle) * e
     elif spec.geometry == "antiparallel":
         X[1] = -X[0]
+    elif spec.geometry == "antipodal":
+        for i in range(spec.pairs or n // 2):
+            X[2 * i + 1] = -X[2 * i]
     elif spec.geometry == "duplicate":
         X[n - 1] = X[0]
     elif spec.geometry == "separated":

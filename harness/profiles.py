@@ -19,7 +19,7 @@ class Profile:
     """Sizes for one effort level. Claims read these instead of hard-coding sizes."""
 
     name: str
-    max_examples: int  #: Hypothesis examples per claim (a claim may scale this by its cost)
+    max_examples: int  #: most Hypothesis examples one claim runs (cheap claims run until their budget is spent)
     replicates: int  #: seeds per example for "with probability >= 1 - delta" claims
     min_n: int  #: smallest dataset (floors keep shrinking away from n=2, d=2)
     max_n: int
@@ -32,6 +32,8 @@ class Profile:
     max_depth: int = 16  #: deepest network for deep-family claims
     deep_width: int = 64  #: width of deep networks in training claims
     train_depth: int = 4  #: deepest network the deep training claims draw (depth 2..train_depth)
+    budget_s: float = 5.0  #: seconds of search per claim (see harness.budget)
+    min_examples: int = 4  #: fewest examples a claim runs, whatever its cost
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -41,7 +43,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
-        max_examples=4,
+        max_examples=2000,
+        budget_s=5.0,
+        min_examples=4,
         replicates=32,
         min_n=8,
         max_n=20,
@@ -52,11 +56,13 @@ PROFILES: dict[str, Profile] = {
         width_multipliers=(2, 4, 8),
         scaling_seeds=4,
         max_depth=16,
-        description="CI on 2 CPU cores, minutes: n <= 20, d <= 12, m <= 4096, 300 steps, 32 seeds.",
+        description="CI on 2 CPU cores, minutes: n <= 20, d <= 12, m <= 4096, 300 steps, 32 seeds, 5 s of search a claim.",
     ),
     "standard": Profile(
         name="standard",
-        max_examples=12,
+        max_examples=5000,
+        budget_s=30.0,
+        min_examples=12,
         replicates=64,
         min_n=10,
         max_n=60,
@@ -69,11 +75,13 @@ PROFILES: dict[str, Profile] = {
         max_depth=64,
         deep_width=256,
         train_depth=10,
-        description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds.",
+        description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds, 30 s of search a claim.",
     ),
     "nightly": Profile(
         name="nightly",
-        max_examples=30,
+        max_examples=10000,
+        budget_s=120.0,
+        min_examples=30,
         replicates=128,
         min_n=20,
         max_n=200,
@@ -86,7 +94,7 @@ PROFILES: dict[str, Profile] = {
         max_depth=128,
         deep_width=1024,
         train_depth=12,
-        description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps.",
+        description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps, 120 s of search a claim.",
     ),
 }
 
@@ -97,8 +105,10 @@ def _hypothesis_settings(p: Profile) -> settings:
     return settings(
         max_examples=p.max_examples,
         deadline=None,
-        derandomize=True,  # the same run replays exactly: the replay command needs nothing else
-        database=None,
+        # Generation is seeded per claim from (claim id, run seed) by the claim runtime
+        # (hypothesis.seed), so one --claims-seed replays exactly and another explores new ground.
+        derandomize=False,
+        database=None,  # the plugin sets the example database (--claims-db)
         print_blob=True,
         report_multiple_bugs=False,
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),

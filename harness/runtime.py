@@ -1,15 +1,17 @@
-"""Session-wide settings claims read: device, dtype, profile (set by the pytest plugin)."""
+"""Session-wide settings claims read: device, dtype, profile, search (set by the pytest plugin)."""
 
 from __future__ import annotations
 
 import torch
 
+from .budget import SearchSettings
 from .devices import RunSettings
 from .profiles import Profile, current_profile
 
-__all__ = ["device", "dtype", "profile", "set_run_settings"]
+__all__ = ["device", "dtype", "profile", "search", "set_run_settings", "set_search"]
 
 _settings = RunSettings()
+_search = SearchSettings()
 
 
 def set_run_settings(s: RunSettings) -> None:
@@ -34,3 +36,17 @@ def dtype() -> torch.dtype:
 def profile() -> Profile:
     """The active effort profile (``--claims-profile``)."""
     return current_profile()
+
+
+def set_search(s: SearchSettings) -> None:
+    """Set the session's search settings (and the run seed trial seeds derive from)."""
+    from .seeding import set_run_seed
+
+    global _search
+    set_run_seed(s.seed)
+    _search = s
+
+
+def search() -> SearchSettings:
+    """Run seed, budget override, cost table and example database of this session."""
+    return _search

@@ -23,6 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
+from .seeding import salt
+
 __all__ = ["CacheInfo", "reused_seconds", "shared_work"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,7 +57,9 @@ def shared_work(maxsize: int = 8) -> Callable[[F], F]:
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            key = functools._make_key(args, kwargs, typed=False)
+            # trial results depend on the run seed and the replication round: a replication on fresh
+            # seeds must recompute, never read the search's entry
+            key = (salt(), functools._make_key(args, kwargs, typed=False))
             hit = entries.get(key)
             if hit is not None:
                 entries.move_to_end(key)

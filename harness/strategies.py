@@ -34,27 +34,36 @@ def problems(
     max_d: int | None = None,
     geometries: Sequence[str] = ("sphere",),
     labels: Sequence[str] = ("gaussian",),
-    max_n_over_d: float = 4.0,
+    max_n_over_d: float | None = 4.0,
 ) -> ProblemSpec:
-    """A :class:`ProblemSpec`. ``max_n_over_d`` keeps lambda_0 at a testable size (it collapses as n/d grows)."""
+    """A :class:`ProblemSpec`. ``max_n_over_d`` keeps lambda_0 at a testable size (it collapses as n/d grows;
+    ``None``: no cap). ``circle`` draws d = 2; ``antipodal`` draws its number of pairs (1..n // 2);
+    ``separated`` draws its distance from what n points on S^{d-1} can keep."""
     P = current_profile()
     lo_n = P.min_n if min_n is None else min_n
     hi_n = max(lo_n, P.max_n if max_n is None else max_n)
     lo_d = P.min_d if min_d is None else min_d
     hi_d = max(lo_d, P.max_d if max_d is None else max_d)
     n = draw(st.integers(lo_n, hi_n), label="n")
-    d_floor = max(lo_d, int(-(-n // max_n_over_d)))
+    d_floor = lo_d if max_n_over_d is None else max(lo_d, int(-(-n // max_n_over_d)))
     d = draw(st.integers(min(d_floor, hi_d), hi_d), label="d")
     geometry = draw(st.sampled_from(list(geometries)), label="geometry")
+    if geometry == "circle":
+        d = 2
     label = draw(st.sampled_from(list(labels)), label="labels")
     angle = 0.1
     if geometry == "near_parallel":
         angle = draw(st.floats(1e-3, 0.5), label="angle")
     delta = 0.3
     if geometry == "separated":
-        delta = draw(st.sampled_from([0.2, 0.3, 0.5]), label="delta")
+        # n random points keep a distance delta easily only well below the packing limit; in
+        # d <= 3 the larger distances are out of reach for n ~ 20
+        delta = draw(st.sampled_from([0.2, 0.3, 0.5] if d > 3 else [0.2]), label="delta")
+    pairs = 0
+    if geometry == "antipodal":
+        pairs = draw(st.integers(1, n // 2), label="pairs")
     seed = draw(seeds(), label="seed")
-    return ProblemSpec(n=n, d=d, geometry=geometry, labels=label, seed=seed, angle=angle, delta=delta)
+    return ProblemSpec(n=n, d=d, geometry=geometry, labels=label, seed=seed, angle=angle, delta=delta, pairs=pairs)
 
 
 def step_factors(lo: float = 0.1, hi: float = 1.5) -> st.SearchStrategy[float]:

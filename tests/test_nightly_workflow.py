@@ -184,8 +184,11 @@ def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     smi = fake / "nvidia-smi"
     smi.write_text("#!/bin/sh\necho 'GPU 0: Fake H200 (UUID: GPU-0)'\necho 'GPU 1: Fake H200 (UUID: GPU-1)'\n")
     smi.chmod(0o755)
+    # A wrapper, not a symlink: a symlink to a venv's interpreter loses the venv (Python finds
+    # pyvenv.cfg next to the path it was started by), and with it pytest-xdist and pytest-split.
     py = fake / "python"
-    py.symlink_to(sys.executable)
+    py.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    py.chmod(0o755)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "GITHUB_"))},
         "PATH": f"{fake}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -173,6 +173,7 @@ def test_spec_is_printable_and_round_trips():
         "seed": 7,
         "angle": 0.25,
         "delta": 0.3,
+        "pairs": 0,
     }
     assert ProblemSpec(**d) == spec
     assert "near_parallel" in repr(spec)

@@ -108,6 +108,8 @@ def summarize(claims: list[dict], missing: list[dict] | None = None) -> dict:
         "as_expected": sum(bool(r["as_expected"]) for r in claims),
         "unexpected": [r["id"] for r in claims if not r["as_expected"]],
         "negative_controls": sum(r["expected"] == "falsified" for r in claims),
+        "examples_tried": sum(int(r.get("examples_tried") or 0) for r in claims),
+        "claims_with_100_examples": sum(int(r.get("examples_tried") or 0) >= 100 for r in claims),
     }
     if missing is not None:
         out["missing"] = len(missing)
@@ -125,13 +127,15 @@ def build_report(
     workers: int,
     missing: list[dict] | None = None,
     shard: dict | None = None,
+    search=None,
 ) -> dict:
     """The report dict of one session.
 
     Optional keys (schema_version 1 readers ignore them, and every reader accepts a report
     without them): ``missing``, the claims collected for this run that gave no result (a
     worker killed, the session stopped early), each ``{"id", "nodeid", "reason"}``; and
-    ``shard``, ``{"group", "splits"}`` when the run was one pytest-split group.
+    ``shard``, ``{"group", "splits"}`` when the run was one pytest-split group; ``search``, the
+    run seed, budget override, cost table and example database of the run.
     """
     from ..profiles import PROFILES
 
@@ -147,6 +151,8 @@ def build_report(
         "summary": summarize(claims, missing if missing else None),
         "claims": claims,
     }
+    if search is not None:
+        report["search"] = search.to_dict()
     if missing:
         report["missing"] = missing
     if shard:

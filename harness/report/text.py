@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["claims_table", "comparison_markdown", "fmt", "missing_lines", "render_markdown", "verdict_label"]
+__all__ = [
+    "claims_table",
+    "comparison_markdown",
+    "fmt",
+    "missing_lines",
+    "render_markdown",
+    "search_line",
+    "verdict_label",
+]
 
 
 def fmt(v, digits: int = 4) -> str:
@@ -44,6 +52,8 @@ def _args_line(args: dict | None) -> str:
                 keep["angle"] = v.get("angle")
             if v.get("geometry") == "separated":
                 keep["delta"] = v.get("delta")
+            if v.get("geometry") == "antipodal":
+                keep["pairs"] = v.get("pairs")
             parts.append(f"{k}=({', '.join(f'{kk}={fmt(vv, 3)}' for kk, vv in keep.items())})")
         else:
             parts.append(f"{k}={fmt(v, 3)}")
@@ -67,24 +77,47 @@ def _detail(r: dict) -> str:
     return ""
 
 
+_MODE = {"fixed": "pinned", "costs": "by cost", "clock": "on clock"}
+
+
+def search_line(r: dict) -> str:
+    """The strength of one claim's search in a phrase: examples, distinct ones, time against budget, plan."""
+    s = r.get("search") or {}
+    if not s:
+        return f"{r.get('examples_tried', 0)} examples"
+    ec = r.get("error_control") or {}
+    level = ec.get("level")
+    lvl = f"; error level <= {level:g}" if level else "; deterministic check"
+    return (
+        f"{s['examples_tried']} examples ({s['distinct_examples']} distinct), {fmt(s['seconds'], 3)} s of a {fmt(s['budget_s'], 3)} s budget "
+        f"({_MODE.get(s['mode'], s['mode'])}, planned {s['planned_examples']}; stopped by {s['stopped_by']}), seed {s['run_seed']}{lvl}"
+    )
+
+
 def claims_table(results: list[dict]) -> list[str]:
-    """Lines for the terminal summary: verdict, expectation, id, examples, detail."""
+    """Lines for the terminal summary: verdict, expectation, id, examples, seconds/budget, detail."""
     rows = sorted(results, key=lambda r: r["id"])
     if not rows:
         return ["no claims"]
     w = max(len(r["id"]) for r in rows)
-    out = [f"{'verdict':<13}{'expected':<10}{'claim':<{w + 2}}{'ex':>4}  detail"]
+    out = [f"{'verdict':<13}{'expected':<12}{'claim':<{w + 2}}{'examples':>8} {'s/budget':>11}  detail"]
     for r in rows:
         exp = "ok" if r["as_expected"] else "UNEXPECTED"
         tag = " (control)" if r["expected"] == "falsified" else ""
-        out.append(f"{verdict_label(r):<13}{exp:<10}{r['id']:<{w + 2}}{r['examples_tried']:>4}  {_clip(_detail(r), 130)}{tag}")
+        s = r.get("search") or {}
+        spent = f"{s['seconds']:.1f}/{s['budget_s']:g}" if s else "-"
+        out.append(
+            f"{verdict_label(r):<13}{exp:<12}{r['id']:<{w + 2}}{r['examples_tried']:>8} {spent:>11}  {_clip(_detail(r), 130)}{tag}"
+        )
     s = {}
     for r in rows:
         s[r["verdict"]] = s.get(r["verdict"], 0) + 1
     bad = [r["id"] for r in rows if not r["as_expected"]]
+    many = sum(r["examples_tried"] >= 100 for r in rows)
     out.append(
         ", ".join(f"{v} {k}" for k, v in sorted(s.items()))
         + f"; {len(rows) - len(bad)}/{len(rows)} as expected"
+        + f"; {sum(r['examples_tried'] for r in rows)} examples, {many}/{len(rows)} claims with >= 100"
         + (f"; unexpected: {', '.join(bad)}" if bad else "")
     )
     return out
@@ -138,10 +171,15 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
     env = report["environment"]
     s = report["summary"]
     prof = report["profile"]
+    srch = report.get("search") or {}
     L = [
         "# theorem-check report",
         "",
         f"- created {report['created']}, {report['duration_s']} s; profile **{prof['name']}** ({prof['description']})",
+        f"- search: run seed **{srch.get('seed', '?')}**, budget "
+        + (f"{srch['budget_s']:g} s a claim (--claims-budget)" if srch.get("budget_s") else f"{prof.get('budget_s', '?')} s a claim (the profile's)")
+        + f"; {s.get('examples_tried', '?')} examples in all, {s.get('claims_with_100_examples', '?')}/{s['claims']} claims tried >= 100"
+        + f"; cost table {srch.get('costs_path') or 'none (claims on the clock)'}; example database {srch.get('database') or 'off'}",
         f"- device {env['device']} ({env['device_name']}), dtype {env['dtype']}, TF32 {env['tf32']}, torch {env['torch']}, "
         f"hypothesis {env['hypothesis']}, git {(env.get('git_revision') or 'unknown')[:12]}{' (dirty)' if env.get('git_dirty') else ''}",
         f"- {s['claims']} claims: " + ", ".join(f"{v} {k}" for k, v in sorted(s["verdicts"].items()))
@@ -155,12 +193,14 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
         L.append(f"- merged from {len(report['merged_from'])} shard report(s): " + ", ".join(m["path"] for m in report["merged_from"]))
     if comparison is not None:
         L += ["", *comparison_markdown(comparison)]
-    L += ["", "| claim | paper | theorem | verdict | expected | examples | detail |", "|---|---|---|---|---|---|---|"]
+    L += ["", "| claim | paper | theorem | verdict | expected | examples | s / budget | detail |", "|---|---|---|---|---|---|---|---|"]
     for c in report["claims"]:
         info = c["info"]
+        sc = c.get("search") or {}
+        spent = f"{sc['seconds']:.1f} / {sc['budget_s']:g}" if sc else "-"
         L.append(
             f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {_cell(info['theorem'])} | **{c['verdict']}** | "
-            f"{c['expected']} | {c['examples_tried']} | {_cell(_clip(_detail(c), 120))} |"
+            f"{c['expected']} | {c['examples_tried']} | {spent} | {_cell(_clip(_detail(c), 120))} |"
         )
     for c in report["claims"]:
         info = c["info"]
@@ -176,6 +216,7 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
             f"{c['examples_undecided']} undecided, {c['examples_rejected']} rejected; {c['seconds']} s"
             + (f" ({c['work_seconds']} s with the shared work it reused)" if (c.get("work_seconds") or 0) > c["seconds"] + 0.01 else "")
         )
+        L.append(f"- Search: {search_line(c)}")
         if c["sizes_covered"]:
             L.append("- Sizes covered: " + ", ".join(f"{k} {fmt(v[0], 3)}..{fmt(v[1], 3)}" for k, v in c["sizes_covered"].items()))
         if c["margin"]["value"] is not None:
@@ -196,6 +237,8 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
                 L += ["```", ce["message"][:1500], "```"]
             if ce.get("first_found_args") and ce["first_found_args"] != ce["args"]:
                 L.append("First found: `" + _args_line(ce["first_found_args"]) + "`")
+            for rp in ce.get("replications") or []:
+                L.append(f"- Replication on {rp['seeds']} seeds: **{rp['status']}**" + (f" ({_cell(rp['message'][:300])})" if rp.get("message") else ""))
             L.append(f"Replay: `{c.get('replay', '')}`")
         for f in c.get("plot_files", []):
             L += ["", f"![{f}]({f})"]
