@@ -17,7 +17,8 @@
 * **new** claims (information) and **removed** claims, and claims the run lists as
   **missing** (a worker killed, a stopped session), both regressions.
 
-Figures and seconds are compared only when both runs used the same profile, dtype and kind
+Figures are compared only when both runs used the same run seed (``--claims-seed``: another seed
+draws other examples), and figures and seconds only when both used the same profile, dtype and kind
 of device (a quick-profile CPU baseline says nothing about nightly GPU sizes or times); then
 only verdicts, new, removed and missing claims count, and the comparison says so.
 
@@ -144,6 +145,14 @@ def compare_reports(
     elif b_side["device_name"] != r_side["device_name"]:
         notes.append(f"different hardware (baseline {b_side['device_name']}, run {r_side['device_name']}): seconds are for information")
     same_hardware = same_numerics and b_side["device_name"] == r_side["device_name"]
+    # another run seed draws other examples: their figures are other samples, not the same numbers
+    b_seed, r_seed = (baseline.get("search") or {}).get("seed", 0), (run.get("search") or {}).get("seed", 0)
+    same_figures = same_numerics and b_seed == r_seed
+    if same_numerics and not same_figures:
+        notes.append(
+            f"run seeds differ (baseline {b_seed}, run {r_seed}): other examples were drawn, so figures are shown for "
+            "information; verdicts, lost claims and seconds count"
+        )
 
     base = {c["id"]: c for c in baseline.get("claims") or []}
     new = {c["id"]: c for c in run.get("claims") or []}
@@ -198,7 +207,7 @@ def compare_reports(
                     moved = not (r_int[0] <= bm <= r_int[1])
                     how = f"{name}: baseline {_fmt(bm)} outside this run's [{_fmt(r_int[0])}, {_fmt(r_int[1])}]"
                 if moved:
-                    add("figure", cid, same_numerics and "figure" in fail_on, bm, rm, how + other,
+                    add("figure", cid, same_figures and "figure" in fail_on, bm, rm, how + other,
                         figure=name, interval_before=list(b_int) if b_int else None, interval_after=list(r_int) if r_int else None)
             else:
                 scale = max(abs(bm), abs(rm), 1e-300)
@@ -229,7 +238,7 @@ def compare_reports(
         "baseline": b_side,
         "run": r_side,
         "settings": {"slower": slower, "min_seconds": min_seconds, "rtol": rtol, "fail_on": list(fail_on)},
-        "comparable": {"figures": same_numerics, "seconds": same_hardware},
+        "comparable": {"figures": same_figures, "seconds": same_hardware},
         "notes": notes,
         "counts": counts,
         "regressions": regressions,

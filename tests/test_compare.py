@@ -174,6 +174,21 @@ def test_other_profile_counts_verdicts_only():
     assert ("slower", "t.slow", False) in kinds(comp)
 
 
+def test_another_run_seed_counts_verdicts_and_seconds_not_figures():
+    base, run = baseline_and_run()
+    base["search"] = {"seed": 0}
+    other = copy.deepcopy(run)
+    other["search"] = {"seed": 20261206}
+    comp = compare_reports(base, other)
+    assert comp["comparable"] == {"figures": False, "seconds": True}
+    assert any("run seeds differ" in n for n in comp["notes"])
+    assert ("figure", "t.exponent_moved", False) in kinds(comp), "another seed's figures are other samples"
+    assert ("slower", "t.slow", True) in kinds(comp) and ("verdict", "t.verdict_regressed", True) in kinds(comp)
+    same = copy.deepcopy(run)
+    same["search"] = {"seed": 0}
+    assert ("figure", "t.exponent_moved", True) in kinds(compare_reports(base, same))
+
+
 # ------------------------------------------------------------------------------------------
 # the command line
 # ------------------------------------------------------------------------------------------

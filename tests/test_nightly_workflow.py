@@ -197,6 +197,7 @@ def repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     wf = _load()
     env.update({k: str(v) for k, v in wf["env"].items()})
     env["PROFILE"] = "quick"  # the nightly profile's sizes are for the GPU; the steps are the same
+    env["CLAIMS_SEED"] = "20261206"  # ${{ inputs.seed || github.run_id }} on GitHub
     return root, env
 
 
@@ -230,6 +231,7 @@ def test_the_workflow_steps_run_compare_and_alert(repo):
     merged = json.loads((root / "reports" / "latest" / "report.json").read_text())
     assert {c["id"] for c in merged["claims"]} == {"wf.bounded", "wf.control", "wf.identity", "wf.square"}
     assert merged["summary"]["as_expected"] == 4
+    assert merged["search"]["seed"] == 20261206, "both shards ran under the night's run seed"
 
     # the documented refresh of the baseline, then a quiet night: status 0, nothing fails
     subprocess.run([sys.executable, "-m", "harness", "baseline", "reports/latest"], cwd=root, env=env, check=True, capture_output=True)
