@@ -44,6 +44,11 @@ from harness.papers import AZLS
 from harness.shared_work import shared_work
 from harness.strategies import depths, problems, step_factors
 
+#: input geometries drawn by the training claims: every one is delta-separated once mapped to (x / sqrt 2, 1 / sqrt 2)
+#: (an antiparallel pair x, -x lands at distance sqrt 2). Not drawn: "near_parallel" (angles down to 1e-3, so delta ->
+#: 0 and the paper's T ~ 1/delta^2 runs past any fixed step budget) and "duplicate" (delta = 0, the planted control).
+SEPARATED_GEOMETRIES = ("separated", "sphere", "antipodal", "circle")
+
 MODEL_SLACK = 0.2  #: the variance 5L/m is first order in L/m; allow +-20% for the neglected terms
 
 
@@ -246,10 +251,12 @@ def _sgd_iterations(spec, depth, c, predicted, alternative, tolerance, against):
     quantifier="scaling",
     predicate=f"steps to L <= {EPS:g} L(0) per seed, fitted against log m over the widths: exponent's 95% CI below 2 + 0.5",
     regime="He-init ReLU net, A and B fixed, inputs (x/sqrt2, 1/sqrt2); eta = c (b/n) / lambda_max(Theta(0)) per seed, which "
-    "carries the paper's 1/m (Theta ~ m in its parameterization); b = n/2; depth 2..3; widths 32..128 (quick), 64..1024 (standard), 128..4096 (nightly).",
+    "carries the paper's 1/m (Theta ~ m in its parameterization), c in [0.5, 1]; b = n/2 only (the statement's any b is not drawn); "
+    "depth 2..3; widths 32..128 (quick), 64..1024 (standard), 128..4096 (nightly). Inputs: separated, i.i.d. sphere, antipodal "
+    "pairs, circle (delta-separated after the map to (x/sqrt2, 1/sqrt2)); near-parallel pairs (delta -> 0) are not drawn.",
     examples={"quick": 2, "standard": 6, "nightly": 12},
 )
-@given(spec=problems(max_n=10, geometries=("separated",)), depth=st.integers(2, 3), c=step_factors(0.5, 1.0))
+@given(spec=problems(max_n=10, geometries=SEPARATED_GEOMETRIES), depth=st.integers(2, 3), c=step_factors(0.5, 1.0))
 def test_sgd_iterations(spec, depth, c):
     _sgd_iterations(spec, depth, c, 2.0, "at_most", 0.5, "log m")
 
@@ -271,7 +278,7 @@ def test_control_sgd_iterations_grow_polynomially(spec, depth, c):
     _sgd_iterations(spec, depth, c, 0.5, "at_least", 0.15, "m")
 
 
-def _classification(spec, conflicting: bool, cid: str, classes: int = 3):
+def _classification(spec, conflicting: bool, cid: str, classes: int = 3, depth: int = 2):
     ev = evidence()
     p = spec.build()
     P = profile()
@@ -279,7 +286,7 @@ def _classification(spec, conflicting: bool, cid: str, classes: int = 3):
     labels = torch.randint(0, classes, (p.n,), generator=torch.Generator().manual_seed(spec.seed))
     if conflicting:  # geometry "duplicate": x_{n-1} = x_0; give it another class
         labels[-1] = (labels[0] + 1) % classes
-    m, depth = 2 * P.deep_width, 2
+    m = 2 * P.deep_width
     net = DeepNet("he", m, depth, "relu", outputs=classes)
     par = net.init(X.shape[1], trial_generators(cid, spec.seed, P.replicates))
     b = max(1, p.n // 2)
@@ -317,12 +324,15 @@ def _classification(spec, conflicting: bool, cid: str, classes: int = 3):
     "(cross-entropy), on delta-separated data, in polynomial time.",
     quantifier="probability",
     predicate=f"final training accuracy 1.0 on all but a delta={DELTA} fraction of seeds (exact one-sided binomial bounds); "
-    "3 random classes, b = n/2, eta = (b/n) / lambda_max(Theta(0))",
-    regime="Width 2 x the profile's deep_width (128 in quick), depth 2, the profile's steps; the paper's widths are poly(n, L, 1/delta).",
+    "2..5 random classes, b = n/2, eta = (b/n) / lambda_max(Theta(0))",
+    regime="Width 2 x the profile's deep_width (128 in quick), depth 2..train_depth (4 quick, 10 standard, 12 nightly), the "
+    "profile's steps; the paper's widths are poly(n, L, 1/delta). Inputs: separated, i.i.d. sphere, antipodal pairs, circle "
+    "(all delta-separated after the map to (x/sqrt2, 1/sqrt2)); near-parallel pairs (delta -> 0, time ~ poly(1/delta)) are not "
+    "drawn: a fixed step budget cannot follow delta to 0.",
 )
-@given(spec=problems(max_n=12, geometries=("separated",)))
-def test_classification_100pct(spec):
-    _classification(spec, False, "azls2019.classification_100pct")
+@given(spec=problems(max_n=12, geometries=SEPARATED_GEOMETRIES), classes=st.integers(2, 5), depth=depths())
+def test_classification_100pct(spec, classes, depth):
+    _classification(spec, False, "azls2019.classification_100pct", classes, depth)
 
 
 @claim(
@@ -378,11 +388,13 @@ def _gd_decades(spec, depth, c, predicate, what):
     quantifier="probability",
     predicate=f"per seed, (T(1e-8) - T(1e-6)) / (T(1e-6) - T(1e-4)) <= {DECADE_RATIO} (T(eps) the first step with L <= eps L(0); "
     f"a seed that does not reach 1e-8 fails); on all but a delta={DELTA} fraction of seeds",
-    regime="Width = the profile's deep_width (64 in quick), depth 2..train_depth (4 quick, 10 standard, 12 nightly), eta = c / lambda_max(Theta(0)); the paper's "
-    "poly(n, L, 1/delta) width and its eta ~ 1/m are not run (Theta(0) carries the 1/m).",
+    regime="Width = the profile's deep_width (64 in quick), depth 2..train_depth (4 quick, 10 standard, 12 nightly), eta = c / lambda_max(Theta(0)), "
+    "c in [0.5, 1] (smaller steps need more than the 10 x steps budget to reach 1e-8); the paper's "
+    "poly(n, L, 1/delta) width and its eta ~ 1/m are not run (Theta(0) carries the 1/m). Inputs: separated, i.i.d. sphere, "
+    "antipodal pairs, circle (delta-separated after the map to (x/sqrt2, 1/sqrt2)); near-parallel pairs (delta -> 0) are not drawn.",
     examples={"quick": 3},
 )
-@given(spec=problems(max_n=10, geometries=("separated",)), depth=depths(), c=step_factors(0.5, 1.0))
+@given(spec=problems(max_n=10, geometries=SEPARATED_GEOMETRIES), depth=depths(), c=step_factors(0.5, 1.0))
 def test_gd_linear(spec, depth, c):
     _gd_decades(spec, depth, c, lambda r: r <= DECADE_RATIO, "linear rate: decade ratio <= 2")
 

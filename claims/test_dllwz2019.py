@@ -3,7 +3,7 @@ Networks", arXiv:1811.03804 (ICML 2019).
 
 Networks (catalogue section B): fully connected x^(h) = sqrt(c_sigma/m) sigma(W^(h) x^(h-1)) and
 ResNet x^(h) = x^(h-1) + c_res/(H sqrt m) sigma(W^(h) x^(h-1)); f = a^T x^(H); all entries N(0, 1);
-all layers trained; softplus (analytic, not a polynomial: Condition 3.2); L = 1/2 sum (f - y)^2.
+all layers trained; softplus, tanh, gelu (analytic, not polynomials: Condition 3.2); L = 1/2 sum (f - y)^2.
 Convolutional ResNet (Section 7, ``DeepNet("cnn_resnet")``): 1-D signals, patches of q = 3 positions
 (zero padding), x^(1) = sqrt(c_sigma/m) sigma(W^(1) phi(x)), x^(h) = x^(h-1) + c_res/(H sqrt m)
 sigma(W^(h) phi(x^(h-1))), f = <a, x^(H)>; m channels; each input row is a 1-channel signal.
@@ -30,12 +30,19 @@ from harness.strategies import depths, problems, step_factors
 DELTA = 0.1
 
 
-def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min"):
+#: analytic, not polynomial, Lipschitz and smooth (Conditions 3.1 / 3.2): every such activation DeepNet supports
+ACTIVATIONS = ("softplus", "tanh", "gelu")
+#: unit inputs with no two parallel (the theorems' assumption); antiparallel pairs (antipodal, an even circle) are parallel
+NOT_PARALLEL = ("sphere", "near_parallel", "separated")
+LABELS = ("gaussian", "sign", "teacher", "teacher_linear")
+
+
+def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min", act="softplus"):
     """``rate_eigenvalue="max"``: the planted bound (1 - eta lambda_max / 2)^k in place of lambda_min's."""
     ev = evidence()
     p = spec.build()
     P = profile()
-    net = DeepNet(family, width, depth, "softplus")
+    net = DeepNet(family, width, depth, act)
     params = net.init(p.d, trial_generators(cid, spec.seed * 7919 + depth, P.replicates))
     eig = torch.linalg.eigvalsh(empirical_ntk(net, params, p.X))
     lmin, lmax = eig[:, 0], eig[:, -1]
@@ -55,9 +62,9 @@ def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min"):
         tr,
         float(per_step.median()) ** kk,
         bound_label=f"(1 - eta lambda_{rate_eigenvalue}(Theta(0))/2)^k, median seed",
-        title=f"{family} depth {depth}, m={width}, softplus, eta={c:.2f}/lambda_max(Theta(0))",
+        title=f"{family} depth {depth}, m={width}, {act}, eta={c:.2f}/lambda_max(Theta(0))",
     )
-    decide_probability(ev, chk.violated | tr.diverged, DELTA, f"linear-rate bound ({family}, H={depth}, m={width})")
+    decide_probability(ev, chk.violated | tr.diverged, DELTA, f"linear-rate bound ({family}, {act}, H={depth}, m={width})")
 
 
 @claim(
@@ -70,11 +77,19 @@ def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min"):
     predicate=f"per seed, L(k) <= (1 - eta lambda_min(Theta(0))/2)^k L(0) at every step above the float floor, Theta(0) the "
     f"empirical NTK of all layers at init, eta = c / lambda_max(Theta(0)); on all but a delta={DELTA} fraction of seeds",
     regime="The theorems' widths (m ~ n^4 2^O(H), n^4 H^2) and steps cannot be run; practical width = the profile's deep_width "
-    "(64 in quick, 256 standard, 1024 nightly), depth 2..train_depth (4 quick, 10 standard, 12 nightly), softplus.",
+    "(64 in quick, 256 standard, 1024 nightly), depth 2..train_depth (4 quick, 10 standard, 12 nightly), softplus, tanh, gelu, "
+    "c in [0.25, 1]; unit inputs with no parallel pair (sphere, near-parallel, separated), n <= 8, n/d <= 2; gaussian, sign, "
+    "teacher and linear-teacher labels.",
 )
-@given(spec=problems(max_n=8, max_n_over_d=2.0), family=st.sampled_from(["fc", "resnet"]), depth=depths(), c=step_factors(0.25, 1.0))
-def test_deep_linear_rate(spec, family, depth, c):
-    _deep_rate(spec, family, depth, c, profile().deep_width, "dllwz2019.thm5.1_6.1.linear_rate")
+@given(
+    spec=problems(max_n=8, max_n_over_d=2.0, geometries=NOT_PARALLEL, labels=LABELS),
+    family=st.sampled_from(["fc", "resnet"]),
+    depth=depths(),
+    c=step_factors(0.25, 1.0),
+    act=st.sampled_from(ACTIVATIONS),
+)
+def test_deep_linear_rate(spec, family, depth, c, act):
+    _deep_rate(spec, family, depth, c, profile().deep_width, "dllwz2019.thm5.1_6.1.linear_rate", act=act)
 
 
 @claim(
@@ -103,13 +118,19 @@ def test_control_narrow_deep_net(spec, depth, c):
     quantifier="probability",
     predicate=f"per seed, L(k) <= (1 - eta lambda_min(Theta(0))/2)^k L(0) at every step above the float floor, Theta(0) the "
     f"empirical NTK of all layers at init, eta = c / lambda_max(Theta(0)); on all but a delta={DELTA} fraction of seeds",
-    regime="1-D signals of p = d <= 8 positions, patch 3, m = deep_width / 2 channels (32 in quick), depth 2..train_depth (4 in quick), softplus; "
-    "the theorem's width and step are not run.",
+    regime="1-D signals of p = d <= 8 positions, patch 3, m = deep_width / 2 channels (32 in quick), depth 2..train_depth (4 in quick), "
+    "softplus, tanh, gelu, c in [0.25, 1]; unit signals with no parallel pair (sphere, near-parallel, separated), n <= 8, n/d <= 2; "
+    "gaussian, sign, teacher and linear-teacher labels; the theorem's width and step are not run.",
     examples={"quick": 2},
 )
-@given(spec=problems(max_n=8, max_d=8, max_n_over_d=2.0), depth=depths(), c=step_factors(0.25, 1.0))
-def test_cnn_resnet_linear_rate(spec, depth, c):
-    _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.thm7.1.cnn_resnet_linear_rate")
+@given(
+    spec=problems(max_n=8, max_d=8, max_n_over_d=2.0, geometries=NOT_PARALLEL, labels=LABELS),
+    depth=depths(),
+    c=step_factors(0.25, 1.0),
+    act=st.sampled_from(ACTIVATIONS),
+)
+def test_cnn_resnet_linear_rate(spec, depth, c, act):
+    _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.thm7.1.cnn_resnet_linear_rate", act=act)
 
 
 @claim(

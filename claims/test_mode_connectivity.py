@@ -264,7 +264,9 @@ _CURVE_GIVEN = {"spec": problems(min_n=12, max_n=20, min_d=4, max_d=8, labels=("
 _REGIME = (
     "One hidden layer of width 16 (quick; standard 32, nightly 64), n <= 20 points, sign-teacher regression, full-batch GD "
     "with step 4/fan_in per layer for 4 x profile steps; Bezier fit 2 x profile steps, string method 4/3 x; pairs = the "
-    "profile's replicates (32 in quick). The papers' CNNs on CIFAR are not run."
+    "profile's replicates (32 in quick). The papers' CNNs on CIFAR are not run. Drawn: n in 12..20, d in 4..8 with "
+    "n/d <= 4, the data seed; inputs uniform on the sphere, sign-teacher labels and tanh only, the width fixed per profile "
+    "(each example trains 2 x pairs networks and fits a path for every pair)."
 )
 
 
@@ -279,7 +281,7 @@ _REGIME = (
     predicate=f"per pair of minima (both at L <= {EPS:g} L(init)): B_bezier <= {TAU:g} (L(init) - L_min) and B_lin >= "
     f"{RATIO:g} B_bezier, B the barrier max_t L - max(L(w1), L(w2)) on the full training set; on all but a delta={DELTA} "
     "fraction of pairs (exact binomial 95% bounds)",
-    assumptions="unit inputs, sign-teacher labels, n <= 20, n/d <= 4, tanh, mean squared loss",
+    assumptions="unit inputs (uniform on the sphere), sign-teacher labels, 12 <= n <= 20, 4 <= d <= 8, n/d <= 4, tanh, mean squared loss",
     regime=_REGIME,
     notes="Measured (quick: width 16, 32 pairs, 3 data sets): B_bezier / scale max 0.027 (median 0.002-0.006), B_lin / scale "
     "min 0.065, min ratio B_lin / B_bezier 13; Bezier length 1.14-1.17 x the segment (Garipov et al.: 1.30-2.13). "
@@ -297,7 +299,9 @@ def test_bezier_mode_connectivity(spec):
     paper=GARIPOV2018,
     theorem="Sec. 3 (planted: the curve without its fit)",
     statement="(planted, false) The quadratic Bezier curve between two minima is flat even when its bend is left at its "
-    "initialisation, the midpoint (w1 + w2) / 2: no fit needed.",
+    "initialisation, the midpoint (w1 + w2) / 2: no fit needed (checked on the shared example n=20, d=5, seed 5).",
+    regime=_REGIME.split(" Drawn:")[0] + " One fixed data set: the true claim's explicit example (n=20, d=5, sign-teacher, "
+    "seed 5), whose pairs are shared.",
     quantifier="probability",
     expect="falsified",
     control_of=GARIPOV_ID,
@@ -321,7 +325,7 @@ def test_control_midpoint_bend(spec):
     predicate=f"per pair of minima (both at L <= {EPS:g} L(init)): the string method's chain ({PIVOTS} pivots, perpendicular "
     f"force, redistribution every step, from the segment) has B_path <= {TAU:g} (L(init) - L_min) and B_lin >= {RATIO:g} "
     f"B_path, B measured along the chain (not only at the pivots) on the full training set; all but a delta={DELTA} fraction of pairs",
-    assumptions="unit inputs, sign-teacher labels, n <= 20, n/d <= 4, tanh, mean squared loss",
+    assumptions="unit inputs (uniform on the sphere), sign-teacher labels, 12 <= n <= 20, 4 <= d <= 8, n/d <= 4, tanh, mean squared loss",
     regime=_REGIME + " AutoNEB's pivot insertion is not run: a fixed chain of 7 pivots.",
     notes="Measured (quick: width 16, 32 pairs, 3 data sets): B_path / scale max 0.023 (median 0.0005-0.0023), min "
     "B_lin / B_path 28; chains 1.17-1.22 x the segment's length (Draxler et al.: 1.5-2.5 for CNNs). Standard (width 32, 64 "
@@ -339,7 +343,9 @@ def test_autoneb_no_barrier(spec):
     paper=DRAXLER2018,
     theorem="Sec. 4 (planted: the linear path)",
     statement="(planted, false) The straight line between two independently trained minima is already flat at small width: "
-    "B_lin = max_t L((1-t) w1 + t w2) - max(L(w1), L(w2)) <= tau (L(init) - L_min).",
+    "B_lin = max_t L((1-t) w1 + t w2) - max(L(w1), L(w2)) <= tau (L(init) - L_min) (checked on the shared example n=20, d=5, seed 5).",
+    regime=_REGIME.split(" Drawn:")[0] + " One fixed data set: the true claims' explicit example (n=20, d=5, sign-teacher, "
+    "seed 5), whose pairs and segments are shared.",
     quantifier="probability",
     expect="falsified",
     control_of=DRAXLER_ID,
@@ -425,9 +431,10 @@ def _segment_width(spec: ProblemSpec, *, control: bool) -> None:
     quantifier="scaling",
     predicate=f"slope of log(B_lin / (L(init) - L_min)) against log m, every pair a point, has its 95% CI above -{EXP_TOL:g} "
     "(no power-law decay); widths doubling from 8 (quick 8..128), 2 x scaling_seeds pairs per width",
-    assumptions="unit inputs, sign-teacher labels, n <= 20, tanh, mean squared loss, GD with per-layer step 4/fan_in",
+    assumptions="unit inputs (uniform on the sphere), sign-teacher labels, 16 <= n <= 20, d in {5, 6}, n/d <= 4, tanh, mean squared loss, GD with per-layer step 4/fan_in",
     regime="Widths 8..128 (quick), 8..512 (standard), 8..2048 (nightly); the GD step per layer keeps every layer's "
-    "speed width-independent. The papers' widths (CNNs of millions of parameters) are not run.",
+    "speed width-independent. The papers' widths (CNNs of millions of parameters) are not run. Drawn: n in 16..20, d in "
+    "{5, 6}, the data seed (one width sweep per example); sign-teacher labels and tanh only.",
     notes="Measured (quick, 8 pairs per width): exponent 0.03 [-0.17, 0.21] (n=20, d=5) and -0.02 [-0.20, 0.15] (n=16, "
     "d=5); B_lin / scale median 0.14-0.32 at every width; standard (8..512, 12 pairs): 0.01, -0.01, -0.12. The Bezier "
     "curve's barrier stays below 0.025 of the scale, its exponent reported (quick -0.01 and +0.26; standard -0.07 to -0.29). Entezari et al. (2021) conjecture, and "
@@ -445,7 +452,9 @@ def test_segment_barrier_width(spec):
     paper=GARIPOV2018,
     theorem="Table 2 (planted: the issue's hypothesis)",
     statement="(planted, false) The straight-line barrier between independently trained minima shrinks as the width grows, "
-    "like m^-1/2: wide networks are linearly mode connected without any alignment.",
+    "like m^-1/2: wide networks are linearly mode connected without any alignment (checked on the shared example n=20, d=5, seed 5).",
+    regime="Widths as garipov2018.segment_barrier_width; one fixed data set: its explicit example (n=20, d=5, sign-teacher, "
+    "seed 5), whose width sweep is shared.",
     quantifier="scaling",
     expect="falsified",
     control_of=WIDTH_ID,

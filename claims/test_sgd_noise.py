@@ -90,7 +90,8 @@ class JSpec:
 
 
 def specs() -> st.SearchStrategy[JSpec]:
-    return st.builds(JSpec, seed=st.integers(0, 2**16), hidden=st.sampled_from([16, 12, 24]))
+    """Dataset seed 0..2^16 and hidden width 12..24 (16 first: the simplest example, JSpec(0, 16), is the twin's)."""
+    return st.builds(JSpec, seed=st.integers(0, 2**16), hidden=st.sampled_from([16, *(h for h in range(12, 25) if h != 16)]))
 
 
 def equal_ratio_pairs(g: Grid) -> list[tuple[tuple[float, int], tuple[float, int]]]:
@@ -373,9 +374,11 @@ def _lr_over_batch(spec: JSpec, *, control: bool, g: Grid | None = None) -> None
     f"Undecided if eta lambda_max > {SDE_REGIME} or an interval straddles a bound.",
     assumptions="one-hidden-layer tanh MLP, standard parameterisation, MSE on n unit inputs with Gaussian labels, plain SGD "
     "(no momentum, no weight decay, no BatchNorm), constant eta",
-    regime="quick: n=64, d=5, h in {12,16,24}, eta in {0.025,0.05,0.1}, B in {8,16,32}, t=50, 12 seeds; standard: n=128, "
-    "d=10, 4 x 4 grid down to B=4, t=100, 24 seeds; nightly: n=256, 4 x 5 grid, t=200, 32 seeds. The paper's nets "
-    "(20-layer MLPs, ResNet-56, VGG-11 on FashionMNIST/CIFAR-10) are not run.",
+    regime="quick: n=64, d=5, eta in {0.025,0.05,0.1}, B in {8,16,32}, t=50, 12 seeds; standard: n=128, d=10, eta in "
+    "{0.0125,..,0.1} x B in {4,..,32} (4 x 4), t=60, 24 seeds; nightly: n=256, d=10, 4 x 5 grid up to B=64, t=100, 32 seeds. "
+    "Drawn: the dataset seed and the hidden width h in 12..24 (every profile); the grid, n, d, t and the seeds are the "
+    "profile's (one example is a full grid sweep, ~25 s CPU in quick). Widened from h in {12, 16, 24} (issue 11); "
+    "h = 13 and 21 measured to hold. The paper's nets (20-layer MLPs, ResNet-56, VGG-11 on FashionMNIST/CIFAR-10) are not run.",
     notes="Compared at equal SDE time, which is equal epochs within an equal-ratio pair. The sharpness is still growing at "
     "t = 50 (not the stationary law of Theorem 1), so the check is the SDE's finite-time invariance plus the ordering by "
     "eta / B. The equal-ratio pairs show a small systematic eta effect (up to ~3% at 4x), inside the 5% margin; a 4x change "
@@ -392,7 +395,9 @@ def test_lr_over_batch(spec):
     paper=JASTRZEBSKI2017,
     theorem="Theorems 1-2 (planted, false)",
     statement="(planted, false) Only the learning rate matters, not the batch size: (eta, B) and (eta, 4B) reach the same "
-    "sharpness.",
+    "sharpness (checked on the dataset seed 0, h = 16).",
+    regime="One fixed example, JSpec(seed=0, hidden=16), the simplest example of the claim's strategy (its sweep is shared "
+    "when the claim draws it); the profile's grid as jastrzebski2017.lr_over_batch.",
     quantifier="for_all",
     expect="falsified",
     control_of=CLAIM_ID,
