@@ -24,6 +24,11 @@ from harness.strategies import problems, step_factors
 from harness.sweeps import width_sweep
 
 REGIME = "kappa = 1 (standard init) with the residual's actual start u(0) - y in place of -y; eta = c / lambda_max(H^inf)"
+#: inputs with lambda_0 > 0 by construction, and every bounded label kind of the harness
+GEOMETRIES = ("sphere", "near_parallel", "antiparallel", "separated")
+LABELS = ("gaussian", "sign", "teacher", "teacher_linear")
+DATA = ("c in [0.1, 1.5]; inputs i.i.d. on the sphere, with a near-parallel (angle 1e-3..0.5) or an antiparallel pair, or "
+        "delta-separated, n/d <= 3; labels Gaussian, random signs, teacher sign(v.x) or linear teacher sqrt(d) v.x")
 
 
 def _kernel_prediction(p, eta, r0, steps):
@@ -44,9 +49,9 @@ def _kernel_prediction(p, eta, r0, steps):
     quantifier="scaling",
     predicate="dev(m) = max_k ||(u(k) - y) - (I - eta H^inf)^k (u(0) - y)|| / ||u(0) - y|| falls like m^-1/2: the slope of "
     "log dev against log m over the profile's width grid is -1/2 +- 0.15 (95% CI inside)",
-    regime=REGIME,
+    regime=REGIME + "; " + DATA + ".",
 )
-@given(spec=problems(max_n_over_d=3.0), c=step_factors(0.5, 1.0))
+@given(spec=problems(max_n_over_d=3.0, geometries=GEOMETRIES, labels=LABELS), c=step_factors(0.1, 1.5))
 def test_kernel_trajectory(spec, c):
     ev = evidence()
     p = spec.build()
@@ -142,10 +147,14 @@ def _eigen_deviation(spec, c, cid, use_y):
     quantifier="for_all",
     predicate=f"at the profile's largest width, max over all directions i, steps k and seeds of "
     f"|v_i.(u(k) - y) - (1 - eta lambda_i)^k v_i.(u(0) - y)| <= {EPS} ||u(0) - y||",
-    regime=REGIME + f". eps = {EPS} is the tolerance at m = max(width grid); how eps falls with m is "
-    "arora2019.thm4.1.kernel_trajectory.",
+    regime=REGIME + "; " + DATA.replace("with a near-parallel (angle 1e-3..0.5) or an antiparallel pair", "with an antiparallel pair")
+    + f". eps = {EPS} is the tolerance at m = max(width grid); how eps falls with m is arora2019.thm4.1.kernel_trajectory. "
+    "Near-parallel pairs are not drawn: the wider search (issue 11, item 5) found n=8, d=5, a pair at angle 0.125 (seed 0, "
+    "Gaussian labels, c=1) leaving its predicted decay by 0.37 ||r(0)|| at m=4096. The theorem's width grows like "
+    "1/lambda_0^4 (lambda_0 ~ angle / (2 pi)), so one eps at one width cannot cover small angles; the m^-1/2 fall of the "
+    "deviation there is arora2019.thm4.1.kernel_trajectory, which draws them.",
 )
-@given(spec=problems(max_n_over_d=3.0), c=step_factors(0.5, 1.0))
+@given(spec=problems(max_n_over_d=3.0, geometries=("sphere", "antiparallel", "separated"), labels=LABELS), c=step_factors(0.1, 1.5))
 def test_eigenprojection_rate(spec, c):
     _eigen_deviation(spec, c, "arora2019.thm4.1.eigenprojection_rate", use_y=False)
 

@@ -483,9 +483,10 @@ def _smoothed(spec: ToySpec, cid: str, *, smoothed: bool, S: dict | None = None)
     theorem="The alternative view (the analysis' auxiliary sequence y_t = x_t - eta grad f(x_t); re-derived, catalogue formula [U])",
     statement="With y_t = x_t - eta grad f(x_t), E[y_(t+1) | y_t] = y_t - eta grad (f * law(eta omega))(y_t): SGD performs "
     "gradient descent on f convolved with the law of eta omega.",
-    # an identity in law, checked by a Monte Carlo z test (alpha = 1e-3 an example): decided as a statistical
-    # claim, so a falsification must recur on fresh Monte Carlo samples (harness.claim, error control)
-    quantifier="probability",
+    quantifier="identity",
+    # an identity in law checked by a Monte Carlo z test (alpha = 1e-3 an example): a falsification must
+    # recur on fresh Monte Carlo samples before it is reported (harness.claim, error control)
+    statistical=True,
     predicate="at 8 points per well along each well's ray, the Monte Carlo mean of y' - y (the simulator's step x' = y - eta omega, "
     "y' = x' - eta grad f(x')) equals -eta x (trapezoidal quadrature of grad f against N(0, (eta s)^2 I) for D <= 2, the "
     "closed-form convolution for D > 2) within a Bonferroni z bound (alpha = 1e-3 over points and coordinates)",
@@ -505,7 +506,8 @@ def test_sgd_on_smoothed_loss(spec):
     statement="(planted, false) The expected SGD step of y_t is plain GD on f itself: E[y_(t+1) - y_t | y_t] = -eta grad f(y_t) "
     "(checked on the seed-0 landscape in D = 1 at eta s = 2 w).",
     regime="One fixed example, ToySpec(dim=1, ratio=2.0, seed=0); sizes as kleinberg2018.sgd_on_smoothed_loss.",
-    quantifier="probability",
+    quantifier="identity",
+    statistical=True,
     expect="falsified",
     control_of=SMOOTH_ID,
     predicate="the Monte Carlo mean of y' - y equals -eta grad f(y) within the same Bonferroni z bound",

@@ -130,7 +130,8 @@ def load_costs(path: str | Path) -> dict[str, dict[str, float]]:
 
 
 def write_costs(path: str | Path, profile: str, costs: dict[str, float], *, source: str = "", machine: str = "") -> dict:
-    """Write (merge) the costs of one profile into the cost table at ``path``; returns the table."""
+    """Merge the costs of one profile into the cost table at ``path`` (claims not in ``costs`` keep
+    theirs); returns the table."""
     p = Path(path)
     data = {"schema": COSTS_SCHEMA, "version": 1, "profiles": {}}
     if p.exists():
@@ -140,10 +141,12 @@ def write_costs(path: str | Path, profile: str, costs: dict[str, float], *, sour
                 data = old
         except json.JSONDecodeError:
             pass
+    # merged into the profile's table: a run of some claims (pytest claims -k ...) updates just those
+    old_costs = (data["profiles"].get(profile) or {}).get("seconds_per_example") or {}
     data["profiles"][profile] = {
         "source": source,
         "machine": machine,
-        "seconds_per_example": dict(sorted(costs.items())),
+        "seconds_per_example": dict(sorted({**old_costs, **costs}.items())),
     }
     p.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return data

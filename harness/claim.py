@@ -28,7 +28,8 @@ and fails when the harness could not falsify it (the check lacks power). Only
 
 The search (see :mod:`harness.budget`): a claim runs as many examples as its budget pays for,
 with Hypothesis seeded from (claim id, ``--claims-seed``). Error control: a falsification of a
-``probability``, ``scaling`` or ``threshold`` claim is reported only if it recurs on
+``probability``, ``scaling`` or ``threshold`` claim (or any claim declared ``statistical=True``,
+such as an identity checked by a Monte Carlo test) is reported only if it recurs on
 :data:`REPLICATIONS` replications of the same example with fresh trial seeds that the search never
 used (:func:`harness.seeding.replication`); with each check wrong at most 5% of the time on a true
 claim, a true claim then reads falsified with probability at most 0.05^2 = 0.0025 in a run, however
@@ -119,6 +120,13 @@ class ClaimInfo:
     notes: str = ""
     examples: dict[str, int] | None = None  #: a pinned example count per profile (costly claims; see harness.budget)
     budget: dict[str, float] | None = None  #: search seconds per profile, replacing the profile's budget_s
+    #: whether the check is statistical (its falsifications are replicated on fresh seeds); None: from the
+    #: quantifier (probability, scaling, threshold). An identity checked by a Monte Carlo z test says True.
+    statistical: bool | None = None
+
+    @property
+    def is_statistical(self) -> bool:
+        return self.quantifier in STATISTICAL if self.statistical is None else bool(self.statistical)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -330,6 +338,7 @@ class ClaimRun:
     worst: Evidence | None = None
     last_passed: Evidence | None = None
     distinct: set = field(default_factory=set)  #: the examples' arguments, each once
+    problems: set = field(default_factory=set)  #: the examples' problems (their spec-like arguments), each once
     sizes: dict = field(default_factory=dict)  #: name -> [lo, hi] over decided examples
     failure_call: tuple | None = None  #: (args, kwargs) of the last failing call, to replicate it
     stopped_by_budget: bool = False
@@ -337,6 +346,10 @@ class ClaimRun:
     def add(self, ev: Evidence) -> None:
         self.count += 1
         self.distinct.add(json.dumps(ev.args, sort_keys=True, default=repr))
+        # a problem: the structured arguments (a ProblemSpec, a ToySpec, ...) without the scalars drawn with them
+        specs = {k: v for k, v in ev.args.items() if isinstance(v, dict)}
+        if specs:
+            self.problems.add(json.dumps(specs, sort_keys=True, default=repr))
         if ev.status in ("passed", "failed"):
             for k, v in ev.sizes.items():
                 lo, hi = self.sizes.get(k, [v, v])
@@ -381,6 +394,7 @@ def claim(
     notes: str = "",
     examples: dict[str, int] | None = None,
     budget: dict[str, float] | None = None,
+    statistical: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a claim on a ``@given`` test (apply it outermost). See the module docstring."""
     info = ClaimInfo(
@@ -397,6 +411,7 @@ def claim(
         notes=notes,
         examples=examples,
         budget=budget,
+        statistical=statistical,
     )
     if expect not in ("confirmed", "falsified"):
         raise ValueError(f"claim {id}: expect must be 'confirmed' or 'falsified', got {expect!r}")
@@ -531,7 +546,7 @@ def claim(
             search_seconds = time.perf_counter() - t0
             replications: list[dict] = []
             if verdict == "falsified" and run.failure_call is not None:
-                rounds = list(range(1, REPLICATIONS + 1)) if info.quantifier in STATISTICAL else [0]
+                rounds = list(range(1, REPLICATIONS + 1)) if info.is_statistical else [0]
                 try:
                     replications = replicate(run.failure_call, rounds)
                 except BaseException as e:  # an error while replicating is an error of the claim
@@ -611,6 +626,7 @@ def _search_block(run: ClaimRun, plan: Plan | None, seconds: float, run_seed: in
         "cost_per_example": plan.cost_per_example,
         "examples_tried": run.count,
         "distinct_examples": len(run.distinct),
+        "distinct_problems": len(run.problems) if run.problems else len(run.distinct),
         "seconds": round(seconds, 3),
         "budget_used": round(seconds / plan.budget_s, 3) if plan.budget_s > 0 else None,
         "stopped_by": stopped,
@@ -619,7 +635,7 @@ def _search_block(run: ClaimRun, plan: Plan | None, seconds: float, run_seed: in
 
 
 def _error_control(info: ClaimInfo, replications: list[dict]) -> dict:
-    if info.quantifier in STATISTICAL:
+    if info.is_statistical:
         return {
             "method": f"a falsification must recur on {REPLICATIONS} replications with fresh trial seeds",
             "check_level": CHECK_LEVEL,

@@ -67,6 +67,8 @@ def test_costs_round_trip_and_errors(tmp_path: Path):
     write_costs(path, "quick", costs, source="test")
     write_costs(path, "standard", {"a": 1.5})
     assert load_costs(path) == {"quick": {"a": 0.2}, "standard": {"a": 1.5}}
+    write_costs(path, "quick", {"z": 3.0})  # a partial run updates its claims, keeps the others
+    assert load_costs(path)["quick"] == {"a": 0.2, "z": 3.0}
     with pytest.raises(CostsError, match="no cost table"):
         load_costs(tmp_path / "absent.json")
     (tmp_path / "bad.json").write_text("{not json")
@@ -337,3 +339,23 @@ def test_search_settings_are_plain_data():
     s = SearchSettings(seed=3, costs={"quick": {"a": 1.0}}, costs_path="x", database=None)
     assert s.to_dict() == {"seed": 3, "budget_s": None, "costs_path": "x", "database": None}
     assert SimpleNamespace(**s.to_dict()).seed == 3
+
+
+def test_the_terminal_table_shows_how_much_search_a_verdict_rests_on():
+    from harness.report.text import claims_table, search_line, search_strength
+
+    def row(cid, n, verdict="confirmed", expected="confirmed"):
+        return {
+            "id": cid, "verdict": verdict, "expected": expected, "as_expected": verdict == expected, "examples_tried": n,
+            "margin": {"value": None}, "search": {"seconds": 1.0, "budget_s": 5.0, "examples_tried": n, "distinct_examples": n,
+                                                   "mode": "costs", "planned_examples": n, "stopped_by": "planned examples done", "run_seed": 4},
+        }
+
+    few, many, odd = row("a.few", 3), row("b.many", 3000), row("c.odd", 40, "falsified")
+    assert [search_strength(r) for r in (few, many, odd)] == ["thin", "broad", "some"]
+    lines = claims_table([few, many, odd])
+    assert "thin" in next(line for line in lines if "a.few" in line)
+    assert "broad" in next(line for line in lines if "b.many" in line)
+    assert "UNEXPECTED  c.odd" in next(line for line in lines if "c.odd" in line), "columns must not run together"
+    assert "3043 examples, 1/3 claims with >= 100" in lines[-1]
+    assert search_line(many).startswith("broad: 3000 examples (3000 distinct, 3000 distinct problems)") and "seed 4" in search_line(many)

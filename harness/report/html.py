@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from .text import _args_line, _detail, fmt, search_line
+from .text import _args_line, _detail, fmt, search_line, search_strength
 
 __all__ = ["render_html"]
 
@@ -23,6 +23,7 @@ def render_html(report: dict, run_dir: Path, comparison: dict | None = None) -> 
     env.filters["args"] = _args_line
     env.globals["detail"] = _detail
     env.globals["search_line"] = search_line
+    env.globals["search_strength"] = search_strength
 
     def embed(rel: str) -> str:
         p = run_dir / rel

@@ -11,6 +11,7 @@ __all__ = [
     "missing_lines",
     "render_markdown",
     "search_line",
+    "search_strength",
     "verdict_label",
 ]
 
@@ -39,6 +40,17 @@ def fmt(v, digits: int = 4) -> str:
 
 def verdict_label(r: dict) -> str:
     return r["verdict"].upper()
+
+
+#: (fewest examples, word): how much search a verdict rests on
+STRENGTHS = ((100, "broad"), (10, "some"), (1, "thin"), (0, "none"))
+
+
+def search_strength(r: dict) -> str:
+    """'broad' (>= 100 examples), 'some' (10-99), 'thin' (1-9), 'none': a confirmation on 3 examples
+    must not read like one on 3,000."""
+    n = int(r.get("examples_tried") or 0)
+    return next(word for lo, word in STRENGTHS if n >= lo)
 
 
 def _args_line(args: dict | None) -> str:
@@ -89,7 +101,8 @@ def search_line(r: dict) -> str:
     level = ec.get("level")
     lvl = f"; error level <= {level:g}" if level else "; deterministic check"
     return (
-        f"{s['examples_tried']} examples ({s['distinct_examples']} distinct), {fmt(s['seconds'], 3)} s of a {fmt(s['budget_s'], 3)} s budget "
+        f"{search_strength(r)}: {s['examples_tried']} examples ({s['distinct_examples']} distinct, "
+        f"{s.get('distinct_problems', s['distinct_examples'])} distinct problems), {fmt(s['seconds'], 3)} s of a {fmt(s['budget_s'], 3)} s budget "
         f"({_MODE.get(s['mode'], s['mode'])}, planned {s['planned_examples']}; stopped by {s['stopped_by']}), seed {s['run_seed']}{lvl}"
     )
 
@@ -100,14 +113,14 @@ def claims_table(results: list[dict]) -> list[str]:
     if not rows:
         return ["no claims"]
     w = max(len(r["id"]) for r in rows)
-    out = [f"{'verdict':<13}{'expected':<12}{'claim':<{w + 2}}{'examples':>8} {'s/budget':>11}  detail"]
+    out = [f"{'verdict':<13}{'expected':<12}{'claim':<{w + 2}}{'examples':>8} {'search':<6} {'s/budget':>11}  detail"]
     for r in rows:
         exp = "ok" if r["as_expected"] else "UNEXPECTED"
         tag = " (control)" if r["expected"] == "falsified" else ""
         s = r.get("search") or {}
         spent = f"{s['seconds']:.1f}/{s['budget_s']:g}" if s else "-"
         out.append(
-            f"{verdict_label(r):<13}{exp:<12}{r['id']:<{w + 2}}{r['examples_tried']:>8} {spent:>11}  {_clip(_detail(r), 130)}{tag}"
+            f"{verdict_label(r):<13}{exp:<12}{r['id']:<{w + 2}}{r['examples_tried']:>8} {search_strength(r):<6} {spent:>11}  {_clip(_detail(r), 130)}{tag}"
         )
     s = {}
     for r in rows:
@@ -193,14 +206,14 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
         L.append(f"- merged from {len(report['merged_from'])} shard report(s): " + ", ".join(m["path"] for m in report["merged_from"]))
     if comparison is not None:
         L += ["", *comparison_markdown(comparison)]
-    L += ["", "| claim | paper | theorem | verdict | expected | examples | s / budget | detail |", "|---|---|---|---|---|---|---|---|"]
+    L += ["", "| claim | paper | theorem | verdict | expected | examples (search) | s / budget | detail |", "|---|---|---|---|---|---|---|---|"]
     for c in report["claims"]:
         info = c["info"]
         sc = c.get("search") or {}
         spent = f"{sc['seconds']:.1f} / {sc['budget_s']:g}" if sc else "-"
         L.append(
             f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {_cell(info['theorem'])} | **{c['verdict']}** | "
-            f"{c['expected']} | {c['examples_tried']} | {spent} | {_cell(_clip(_detail(c), 120))} |"
+            f"{c['expected']} | {c['examples_tried']} ({search_strength(c)}) | {spent} | {_cell(_clip(_detail(c), 120))} |"
         )
     for c in report["claims"]:
         info = c["info"]
