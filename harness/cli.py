@@ -11,6 +11,8 @@ Subcommands:
 * ``profiles``: the effort profiles, their sizes and search budgets;
 * ``costs RUN --write claims/costs.json``: record each claim's seconds per example from a run, the
   table that turns a budget into a fixed example count (:mod:`harness.budget`);
+* ``table RUN --format md|latex|csv``: one row per quantitative claim (bound, worst and median
+  margin, measured against predicted, sizes), the table a paper's appendix cites;
 * ``seeds --seeds 20``: run the claims under many run seeds and count spurious falsifications and
   escaped controls (:mod:`harness.seed_sweep`).
 
@@ -593,6 +595,36 @@ def cmd_costs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_table(args: argparse.Namespace) -> int:
+    from .report import ReportError
+    from .report.table import quantitative_rows, render_table
+
+    try:
+        report = _load(Path(args.run))
+    except ReportError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    rows = quantitative_rows(report, controls=args.controls)
+    if not rows:
+        _err(f"{args.run}: no quantitative claim (a margin or a figure with a prediction) in this run")
+        return EXIT_ERROR
+    prof = (report.get("profile") or {}).get("name", "?")
+    seed = (report.get("search") or {}).get("seed", 0)
+    title = args.title or (f"Theory against practice: {len(rows)} claims, theorem-check profile {prof}, run seed {seed}, "
+                           f"{(report.get('environment') or {}).get('device', '?')}; margin = measured / allowed (at most 1 inside the bound)")
+    text = render_table(rows, args.format, title=title)
+    if args.out:
+        try:
+            _write_atomic(Path(args.out), text)
+        except OSError as e:
+            _err(f"{args.out}: cannot write ({e.strerror or e})")
+            return EXIT_ERROR
+        print(f"wrote {len(rows)} row(s) to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _seed_list(text: str) -> list[int]:
     """'20' -> 1..20; '3,7,9' -> [3, 7, 9]; '5-8' -> 5..8."""
     text = text.strip()
@@ -723,6 +755,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN", help="a run directory (reports/latest) or a report.json")
     p.add_argument("--write", default=None, metavar="PATH", help="the cost table to write (e.g. claims/costs.json)")
     p.set_defaults(func=cmd_costs)
+
+    p = sub.add_parser("table", help="one table of every quantitative claim of a run: md, latex (booktabs) or csv",
+                       description="One row per claim that measures something against a theorem: the theorem it cites "
+                       "(with its arXiv id), the bound, the worst and the median margin over the deciding examples "
+                       "(measured / allowed: at most 1 is inside the bound), the measured figure against the predicted one "
+                       "with its interval, the sizes covered and the examples tried. Negative controls are left out "
+                       "unless --controls.")
+    p.add_argument("run", metavar="RUN", help="a run directory (reports/latest) or a report.json")
+    p.add_argument("--format", default="md", choices=["md", "latex", "csv"], help="md (default), latex (booktabs) or csv")
+    p.add_argument("--controls", action="store_true", help="include the negative controls (planted false claims)")
+    p.add_argument("--title", default=None, help="the table's title (LaTeX caption)")
+    p.add_argument("--out", default=None, metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=cmd_table)
 
     p = sub.add_parser("seeds", help="run the claims under many run seeds: spurious falsifications, escaped controls",
                        description="Run 'pytest CLAIMS' once per run seed (--claims-seed), each into its own report "

@@ -30,4 +30,7 @@ def render_html(report: dict, run_dir: Path, comparison: dict | None = None) -> 
         return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() if p.exists() else rel
 
     env.globals["embed"] = embed
-    return env.get_template("report.html.jinja2").render(r=report, comp=comparison)
+    from .table import COLUMNS, _cells, quantitative_rows
+
+    theory = [_cells(row, 200) for row in quantitative_rows(report)]
+    return env.get_template("report.html.jinja2").render(r=report, comp=comparison, theory=theory, theory_columns=COLUMNS)

@@ -215,6 +215,14 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
             f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {_cell(info['theorem'])} | **{c['verdict']}** | "
             f"{c['expected']} | {c['examples_tried']} ({search_strength(c)}) | {spent} | {_cell(_clip(_detail(c), 120))} |"
         )
+    from .table import quantitative_rows, render_table
+
+    rows = quantitative_rows(report)
+    if rows:
+        L += ["", "## Theory against practice", "",
+              "Every quantitative claim: margin = measured / allowed (at most 1 is inside the bound), worst and median over "
+              "the deciding examples; the headline figure against the theorem's prediction. Also "
+              "`python -m harness table RUN --format md|latex|csv`.", "", render_table(rows, "md").rstrip()]
     for c in report["claims"]:
         info = c["info"]
         L += ["", f"## {c['id']}", ""]
