@@ -99,3 +99,29 @@ def test_table_command(tmp_path: Path, capsys):
     (run / "report.json").write_text(json.dumps(empty))
     assert main(["table", str(run)]) == 2
     assert "no quantitative claim" in capsys.readouterr().err
+
+
+def test_the_report_groups_claims_by_paper_with_twins_beside_their_claim():
+    from harness.report.text import by_paper
+
+    other = {"key": "other", "authors": "Other", "year": 2020}
+
+    def c(cid, paper, expected="confirmed", control_of="", verdict=None, n=5):
+        return {"id": cid, "info": {"paper": paper, "control_of": control_of}, "expected": expected,
+                "verdict": verdict or expected, "as_expected": verdict in (None, expected), "examples_tried": n}
+
+    claims = [
+        c("a.twin_of_b", PAPER, "falsified", "a.b"),
+        c("x.one", other, n=500),
+        c("a.a", PAPER),
+        c("a.b", PAPER, verdict="inconclusive"),
+        c("a.twin_of_a", PAPER, "falsified", "a.a"),
+        c("a.orphan_control", PAPER, "falsified", "elsewhere"),
+    ]
+    groups = by_paper(claims)
+    assert [g["paper"]["key"] for g in groups] == ["dzps2018", "other"], "papers in order of first appearance"
+    assert [x["id"] for x in groups[0]["claims"]] == ["a.a", "a.twin_of_a", "a.b", "a.twin_of_b", "a.orphan_control"]
+    g = groups[0]
+    assert g["verdicts"] == {"confirmed": 1, "falsified": 3, "inconclusive": 1}
+    assert (g["as_expected"], g["controls"]) == (4, 3)
+    assert groups[1]["strength"] == {"broad": 1} and groups[0]["strength"] == {"thin": 5}

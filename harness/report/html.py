@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from .text import _args_line, _detail, fmt, search_line, search_strength
+from .text import _args_line, _detail, by_paper, fmt, search_line, search_strength
 
 __all__ = ["render_html"]
 
@@ -33,4 +33,6 @@ def render_html(report: dict, run_dir: Path, comparison: dict | None = None) -> 
     from .table import COLUMNS, _cells, quantitative_rows
 
     theory = [_cells(row, 200) for row in quantitative_rows(report)]
-    return env.get_template("report.html.jinja2").render(r=report, comp=comparison, theory=theory, theory_columns=COLUMNS)
+    return env.get_template("report.html.jinja2").render(
+        r=report, comp=comparison, theory=theory, theory_columns=COLUMNS, papers=by_paper(report.get("claims") or [])
+    )

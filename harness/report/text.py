@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 __all__ = [
+    "by_paper",
     "claims_table",
     "comparison_markdown",
     "fmt",
@@ -40,6 +41,47 @@ def fmt(v, digits: int = 4) -> str:
 
 def verdict_label(r: dict) -> str:
     return r["verdict"].upper()
+
+
+def by_paper(claims: list[dict]) -> list[dict]:
+    """The claims grouped by paper (in the order papers first appear), each true claim followed by its
+    planted twins, with a per-paper tally: ``[{"paper", "claims", "verdicts", "as_expected", "strength"}]``."""
+    groups: dict[str, dict] = {}
+    for c in claims:
+        paper = (c.get("info") or {}).get("paper") or {}
+        key = paper.get("key") or "?"
+        groups.setdefault(key, {"paper": paper, "claims": []})["claims"].append(c)
+    out = []
+    for g in groups.values():
+        ids = {c["id"] for c in g["claims"]}
+        twins: dict[str, list[dict]] = {}
+        for c in g["claims"]:
+            of = (c.get("info") or {}).get("control_of") or ""
+            if c.get("expected") == "falsified" and of in ids:
+                twins.setdefault(of, []).append(c)
+        ordered = []
+        for c in g["claims"]:
+            if c.get("expected") == "falsified" and ((c.get("info") or {}).get("control_of") or "") in ids:
+                continue
+            ordered.append(c)
+            ordered += twins.get(c["id"], [])
+        verdicts: dict[str, int] = {}
+        strength: dict[str, int] = {}
+        for c in ordered:
+            verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+            strength[search_strength(c)] = strength.get(search_strength(c), 0) + 1
+        out.append(
+            {
+                "paper": g["paper"],
+                "claims": ordered,
+                "verdicts": verdicts,
+                "as_expected": sum(bool(c.get("as_expected")) for c in ordered),
+                "controls": sum(c.get("expected") == "falsified" for c in ordered),
+                "strength": strength,
+                "examples": sum(int(c.get("examples_tried") or 0) for c in ordered),
+            }
+        )
+    return out
 
 
 #: (fewest examples, word): how much search a verdict rests on
@@ -206,8 +248,18 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
         L.append(f"- merged from {len(report['merged_from'])} shard report(s): " + ", ".join(m["path"] for m in report["merged_from"]))
     if comparison is not None:
         L += ["", *comparison_markdown(comparison)]
+    groups = by_paper(report["claims"])
+    L += ["", "| paper | claims | verdicts | as expected | search |", "|---|---|---|---|---|"]
+    for g in groups:
+        L.append(
+            f"| {g['paper'].get('authors', g['paper'].get('key', '?'))} {g['paper'].get('year', '')} | {len(g['claims'])} ({g['controls']} controls) | "
+            + ", ".join(f"{v} {k}" for k, v in sorted(g["verdicts"].items()))
+            + f" | {g['as_expected']}/{len(g['claims'])} | "
+            + ", ".join(f"{g['strength'][w]} {w}" for w in ("broad", "some", "thin", "none") if g["strength"].get(w))
+            + f"; {g['examples']} examples |"
+        )
     L += ["", "| claim | paper | theorem | verdict | expected | examples (search) | s / budget | detail |", "|---|---|---|---|---|---|---|---|"]
-    for c in report["claims"]:
+    for c in (c for g in groups for c in g["claims"]):
         info = c["info"]
         sc = c.get("search") or {}
         spent = f"{sc['seconds']:.1f} / {sc['budget_s']:g}" if sc else "-"
@@ -223,7 +275,7 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
               "Every quantitative claim: margin = measured / allowed (at most 1 is inside the bound), worst and median over "
               "the deciding examples; the headline figure against the theorem's prediction. Also "
               "`python -m harness table RUN --format md|latex|csv`.", "", render_table(rows, "md").rstrip()]
-    for c in report["claims"]:
+    for c in (c for g in groups for c in g["claims"]):
         info = c["info"]
         L += ["", f"## {c['id']}", ""]
         L.append(f"**{c['verdict'].upper()}** (expected {c['expected']}) — {info['paper']['authors']} {info['paper']['year']}, "
