@@ -34,6 +34,7 @@ class Profile:
     train_depth: int = 4  #: deepest network the deep training claims draw (depth 2..train_depth)
     budget_s: float = 5.0  #: seconds of search per claim (see harness.budget)
     min_examples: int = 4  #: fewest examples a claim runs, whatever its cost
+    threshold_ns: tuple[int, ...] = (8, 16, 32)  #: the doubling grid of n of the threshold-width law
     description: str = ""
 
     def to_dict(self) -> dict:
@@ -75,6 +76,7 @@ PROFILES: dict[str, Profile] = {
         max_depth=64,
         deep_width=256,
         train_depth=10,
+        threshold_ns=(10, 20, 40, 80),
         description="A workstation or one GPU: n <= 60, m <= 25600, 1000 steps, 64 seeds, 30 s of search a claim.",
     ),
     "nightly": Profile(
@@ -94,6 +96,7 @@ PROFILES: dict[str, Profile] = {
         max_depth=128,
         deep_width=1024,
         train_depth=12,
+        threshold_ns=(25, 50, 100, 200, 400),
         description="Nightly GPU regression at paper-like sizes: n <= 200, m <= 65536, 2000 steps, 120 s of search a claim.",
     ),
 }

@@ -17,9 +17,11 @@ from scipy import stats as sps
 
 __all__ = [
     "BinomialDecision",
+    "BracketedExponent",
     "ExponentComparison",
     "ScalingFit",
     "binomial_decision",
+    "bracketed_exponent",
     "compare_exponent",
     "fit_exponent",
     "log_linear_rate",
@@ -182,3 +184,46 @@ def binomial_decision(failures: int, trials: int, delta: float, confidence: floa
                 break
         need = min(N, 100_000)
     return BinomialDecision(failures, trials, delta, confidence, failures / trials, lo, hi, decision, need)
+
+
+@dataclass(frozen=True)
+class BracketedExponent:
+    """The exponent alpha of a law t(x) ~ x^alpha from thresholds known only up to brackets
+    lo_i < t(x_i) <= hi_i (a doubling grid of widths and a finite set of seeds bound each threshold
+    from both sides): ``lo``..``hi`` is every slope of a line log t = alpha log x + b that passes
+    through all the brackets (a certified range, not a confidence interval: it holds for every
+    threshold inside its bracket), ``point`` the least-squares slope through the brackets' geometric
+    midpoints. ``feasible`` is False when no single power law fits every bracket."""
+
+    point: float
+    lo: float
+    hi: float
+    feasible: bool
+    points: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bracketed_exponent(x: Sequence[float], lo: Sequence[float], hi: Sequence[float]) -> BracketedExponent:
+    """See :class:`BracketedExponent`. Needs at least two distinct x and 0 < lo_i < hi_i."""
+    from scipy.optimize import linprog
+
+    lx = np.log(np.asarray(x, dtype=np.float64))
+    llo = np.log(np.asarray(lo, dtype=np.float64))
+    lhi = np.log(np.asarray(hi, dtype=np.float64))
+    if lx.size < 2 or np.unique(lx).size < 2:
+        raise ValueError("bracketed_exponent needs thresholds at two or more distinct x")
+    if not (np.all(np.isfinite(llo)) and np.all(np.isfinite(lhi)) and np.all(llo < lhi)):
+        raise ValueError("bracketed_exponent needs 0 < lo < hi for every bracket")
+    point = float(sps.linregress(lx, (llo + lhi) / 2).slope)
+    # variables (alpha, b): llo_i <= alpha lx_i + b <= lhi_i  (the open lower end is a closed one here)
+    A = np.concatenate([np.stack([lx, np.ones_like(lx)], 1), -np.stack([lx, np.ones_like(lx)], 1)])
+    ub = np.concatenate([lhi, -llo])
+    ends = []
+    for sign in (1.0, -1.0):
+        res = linprog(c=[sign, 0.0], A_ub=A, b_ub=ub, bounds=[(None, None), (None, None)], method="highs")
+        if res.status != 0:
+            return BracketedExponent(point, float("nan"), float("nan"), False, int(lx.size))
+        ends.append(float(res.x[0]))
+    return BracketedExponent(point, ends[0], ends[1], True, int(lx.size))

@@ -11,7 +11,7 @@ from .runtime import device, dtype, profile
 from .seeding import trial_generators
 from .trajectory import Trajectory
 
-__all__ = ["width_sweep"]
+__all__ = ["threshold_bracket", "width_sweep"]
 
 
 def width_sweep(
@@ -46,3 +46,65 @@ def width_sweep(
             dtype=dtype(),
         )
     return out
+
+
+def threshold_bracket(
+    problem: Problem,
+    claim_id: str,
+    example_seed: int,
+    *,
+    eta: float,
+    fails,
+    seeds: int,
+    max_width: int,
+    groups: int = 1,
+    steps: int | None = None,
+) -> dict:
+    """The empirical threshold width of a property, bracketed by a doubling grid, for ``groups``
+    disjoint groups of the ``seeds`` seeds (independent estimates of one threshold: their spread is
+    the threshold's seed-to-seed noise).
+
+    Widths max_width, max_width/2, ... are trained (all seeds at once) from the top down until every
+    group has a failing seed (``fails(trajectory) -> bool tensor [seeds]``). A group's threshold m*
+    (the smallest width from which every larger width tried had no failing seed in the group) lies in
+    (m_fail, m_hold] with m_hold = 2 m_fail; ``m_hold`` is None if the group failed at ``max_width``,
+    ``m_fail`` None if it held down to width 1.
+
+    Returns ``{"groups": [{"m_fail", "m_hold"}], "m_fail", "m_hold" (all seeds as one group),
+    "fractions": {m: failing fraction over all seeds}}``.
+    """
+    if seeds % groups:
+        raise ValueError(f"seeds={seeds} must split evenly into groups={groups}")
+    P = profile()
+    per = seeds // groups
+    fractions: dict[int, float] = {}
+    m_fail: list[int | None] = [None] * groups
+    m = int(max_width)
+    while m >= 1 and any(f is None for f in m_fail):
+        tr = train(
+            problem,
+            TwoLayerReLU(m),
+            steps=P.steps if steps is None else steps,
+            eta=eta,
+            generators=trial_generators(claim_id, example_seed * 7919 + m, seeds),
+            record=Record(drift=False, flips=False),
+            device=device(),
+            dtype=dtype(),
+        )
+        bad = fails(tr).reshape(groups, per).any(dim=1).tolist()
+        fractions[m] = float(fails(tr).to(dtype=tr.rel_loss().dtype).mean())
+        for g in range(groups):
+            if m_fail[g] is None and bad[g]:
+                m_fail[g] = m
+        m //= 2
+
+    def hold(f: int | None) -> int | None:
+        return None if f is not None and f >= max_width else (1 if f is None else 2 * f)
+
+    union = max((f for f in m_fail if f is not None), default=None)
+    return {
+        "groups": [{"m_fail": f, "m_hold": hold(f)} for f in m_fail],
+        "m_fail": union,
+        "m_hold": hold(union),
+        "fractions": dict(sorted(fractions.items())),
+    }

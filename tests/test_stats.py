@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from harness.stats import (
@@ -272,3 +274,36 @@ def test_log_linear_rate_nan_with_fewer_than_three_points():
     assert math.isnan(log_linear_rate([1.0, 0.5], 0.0, 1.0))
     assert math.isnan(log_linear_rate([float("nan")] * 10, 0.0, 1.0))
     assert not math.isnan(log_linear_rate(rel, 0.5, 0.7))  # 0.9^4 .. 0.9^6: three points
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    alpha=st.floats(0.0, 6.0),
+    scale=st.floats(0.5, 50.0),
+    ns=st.lists(st.sampled_from([4, 8, 16, 32, 64, 128, 256]), min_size=2, max_size=6, unique=True),
+)
+def test_bracketed_exponent_contains_the_true_exponent_of_synthetic_thresholds(alpha, scale, ns):
+    """Thresholds t(n) = scale n^alpha seen only through a doubling grid of widths: the certified range
+    always holds the true exponent, and it narrows as the n grid widens."""
+    from harness.stats import bracketed_exponent
+
+    ns = sorted(ns)
+    t = [scale * n**alpha for n in ns]
+    lo = [2.0 ** math.floor(math.log2(v)) for v in t]
+    hi = [2 * v for v in lo]
+    fit = bracketed_exponent(ns, lo, hi)
+    assert fit.feasible
+    assert fit.lo - 1e-9 <= alpha <= fit.hi + 1e-9
+    span = math.log2(ns[-1] / ns[0])
+    assert fit.hi - fit.lo <= 2 / span + 1e-9, "two brackets of a factor 2 at the ends bound the slope to 2 / log2(span)"
+
+
+def test_bracketed_exponent_rejects_bad_input_and_flags_no_power_law():
+    from harness.stats import bracketed_exponent
+
+    with pytest.raises(ValueError, match="two or more distinct"):
+        bracketed_exponent([8, 8], [1, 2], [2, 4])
+    with pytest.raises(ValueError, match="0 < lo < hi"):
+        bracketed_exponent([8, 16], [2, 4], [2, 8])
+    zigzag = bracketed_exponent([8, 16, 32], [8, 64, 8], [16, 128, 16])
+    assert not zigzag.feasible and math.isnan(zigzag.lo)
