@@ -25,19 +25,22 @@ def width_sweep(
     widths: Sequence[int] | None = None,
     steps: int | None = None,
     scaling: str = "ntk",
+    init_scale=1.0,
 ) -> dict[int, Trajectory]:
     """Train ``seeds`` seeds (default: the profile's ``scaling_seeds``) at each width (default: the
     profile's ``width_grid``) for ``steps`` (default: the profile's) steps; return {m: trajectory}.
 
     Seeds are derived from (claim id, example seed, width, replicate). With ``scaling="mean_field"``
     the step is multiplied by m (the Chizat-Bach rescaling that keeps the dynamics O(1)).
+    ``init_scale``: kappa of w_r(0) ~ N(0, kappa^2 I), a number or a function of the width (to couple
+    kappa to m, as Arora et al.'s Theorem 4.1 does).
     """
     P = profile()
     out: dict[int, Trajectory] = {}
     for m in widths or P.width_grid:
         out[m] = train(
             problem,
-            TwoLayerReLU(m, scaling=scaling),
+            TwoLayerReLU(m, scaling=scaling, init_scale=float(init_scale(m) if callable(init_scale) else init_scale)),
             steps=P.steps if steps is None else steps,
             eta=eta * m if scaling == "mean_field" else eta,
             generators=trial_generators(claim_id, example_seed * 7919 + m, seeds or P.scaling_seeds),
