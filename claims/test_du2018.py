@@ -13,6 +13,7 @@ Negative controls (``expect="falsified"``) sit next to the claims they guard.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 from hypothesis import given, reject
 
 from harness import Record, TwoLayerReLU, claim, device, dtype, evidence, kernels, profile, train, trial_generators, undecided
-from harness.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
+from harness.checks import decide_all, decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
 from harness.papers import DZPS
 from harness.seeding import trial_generator
 from harness.strategies import multipliers, problems, step_factors
@@ -446,9 +447,13 @@ def _rate_check(spec, k, c, cid, rate_name, rate_of, *, steps=None, theory_step=
     predicate=f"L(k) <= (1 - eta lambda_0/2)^k L(0) (1 + 1e-9) at every step above the float floor, on all but a "
     f"delta={DELTA} fraction of seeds (exact one-sided binomial bound); diverged seeds count as failures",
     regime=PRACTICAL + ". The theorem's m (~1e14 at n=20) and eta (~1e4 x smaller) cannot be run; "
-    "du2018.thm4.1.threshold_width reports the empirical threshold width.",
+    "du2018.thm4.1.threshold_width reports the empirical threshold width. Near-parallel pairs are not drawn: the seed "
+    "sweep (issue 11, run seed 1) found n=8, d=5, a pair at angle 0.25, sign labels, m = 8n, c = 1 failing on 15/32 seeds "
+    "(20/32 and 13/32 on two fresh seed sets, worst L(k)/bound(k) = 3.8): with lambda_0 ~ angle / (2 pi) the width the "
+    "theorem asks grows like angle^-4, past the practical 8n-16n. Inputs i.i.d. on the sphere, with an antiparallel pair, "
+    "or delta-separated.",
 )
-@given(spec=problems(**_data_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+@given(spec=problems(**_data_kw(geometries=("sphere", "antiparallel", "separated"))), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
 def test_gd_linear_rate(spec, k, c):
     _, failed, _ = _rate_check(spec, k, c, "du2018.thm4.1.gd_linear_rate", "(1 - eta lambda_0/2)^k", lambda eta, p: 1 - eta * p.lambda0 / 2)
     decide_probability(evidence(), failed, DELTA, "rate bound (1 - eta lambda_0/2)^k")
@@ -804,19 +809,19 @@ def test_control_unnormalized_step_size(spec):
     paper=DZPS,
     theorem="Theorem 4.1 (|y_i| <= C only) / Introduction",
     statement="Reaching zero training loss does not depend on the labels: random labels are fit too, under the same "
-    "label-independent rate bound.",
-    quantifier="for_all",
-    predicate="on the same inputs, random labels (Gaussian or random signs) and teacher labels sign(v.x) both reach "
-    "L/L0 < 1e-8 within the steps K at which the label-free bound (1 - eta lambda_0/2)^K reaches 1e-8, on every seed, and "
-    "both satisfy the rate bound on every seed",
-    regime="m = 16 n, eta = 1 / lambda_max(H^inf); K = log(1e-8) / log(1 - eta lambda_0 / 2), at least 3x the profile's steps. "
-    "Until issue 11 K was fixed at 3x the profile's steps, which the longer search showed too few where lambda_0 is small "
-    "(n=14, d=5: final L/L0 = 1.6e-6): a step budget the theorem does not promise, not a failure of the claim. "
-    "Inputs i.i.d. on the sphere, with an antiparallel pair, or delta-separated, n/d <= 2; near-parallel pairs are not drawn: "
-    "their lambda_0 ~ angle / (2 pi) puts K in the millions of steps. Narrowed from n/d <= 3 when the wider search "
-    "(issue 11, item 5) found n=16, d=6, seed 2 (sphere, Gaussian labels) with the rate bound failing at the end of the run on "
-    "2 of 8 seeds at 16n (worst final L/L0 = 2.3e-8; 2/8 again on a fresh seed set; 0/8 at 32n): the theorem promises the "
-    "bound with probability >= 1 - delta, and this for_all check asks it of every seed.",
+    "label-independent rate bound, with probability >= 1 - delta over the initialization.",
+    quantifier="probability",
+    predicate=f"on the same inputs, for random labels (Gaussian or random signs) and for teacher labels sign(v.x) alike: a seed "
+    f"fails if L/L0 is not below 1e-8 within the steps K at which the label-free bound (1 - eta lambda_0/2)^K reaches 1e-8, "
+    f"or if the rate bound fails at some step; each label kind holds on all but a delta={DELTA} fraction of seeds (exact "
+    "one-sided binomial bounds)",
+    regime="m = 16 n, eta = 1 / lambda_max(H^inf); K = log(1e-8) / log(1 - eta lambda_0 / 2), at least 3x the profile's steps; "
+    "the profile's seeds (quick 32). Until issue 11 K was fixed at 3x the profile's steps, which the longer search showed "
+    "too few where lambda_0 is small (n=14, d=5: final L/L0 = 1.6e-6): a step budget the theorem does not promise. Inputs "
+    "i.i.d. on the sphere, with an antiparallel pair, or delta-separated, n/d <= 2; near-parallel pairs are not drawn: their "
+    "lambda_0 ~ angle / (2 pi) puts K in the millions of steps. It asked the bound of every one of 8 seeds until the "
+    "search (issue 11) found seeds breaking it at 16n (n=16, d=6, seed 2: 2 of 8; n=9, d=5, antiparallel, seed 671: 2 of 8, "
+    "worst final L/L0 = 3e-7): the theorem promises it with probability >= 1 - delta, which is what is decided now.",
 )
 @given(spec=problems(labels=("gaussian", "sign"), **_problem_kw(geometries=("sphere", "antiparallel", "separated"), max_n_over_d=2.0)))
 def test_random_labels(spec):
@@ -824,26 +829,23 @@ def test_random_labels(spec):
     P = profile()
     base = spec.build()  # the labels do not enter lambda_0: one K for both label kinds
     steps = max(3 * P.steps, math.ceil(math.log(1e-8) / math.log1p(-base.lambda0 / base.lambda_max / 2)))
-    lines, status = [], {}
+    lines, failed = [], {}
     for kind in (spec.labels, "teacher"):
         s = type(spec)(**{**spec.to_dict(), "labels": kind})
         p = s.build()
-        tr = _train(s, p, 16 * p.n, 1 / p.lambda_max, "du2018.intro.random_labels", steps, Record(drift=False, flips=False), replicates=max(4, P.replicates // 4))
+        tr = _train(s, p, 16 * p.n, 1 / p.lambda_max, "du2018.intro.random_labels", steps, Record(drift=False, flips=False))
         rel = tr.rel_loss()
         final = rel[:, -1]
         hit = (rel < 1e-2).to(torch.int64).argmax(dim=1).to(torch.float64)
         bound_ok = ~tr.check_rate_bound(1 - tr.eta * p.lambda0 / 2).violated
-        status[kind] = (final, bound_ok)
+        failed[kind] = ~(final < 1e-8) | ~bound_ok | tr.diverged
         ev.figure(f"{kind}: final L/L0 (worst seed)", float(final.max()), predicted="< 1e-8")
         ev.figure(f"{kind}: steps to L/L0 < 1e-2 (median)", float(hit.median()))
         med, _, _ = quantile_band(rel)
         lines.append({"label": f"{kind} labels (median)", "x": np.arange(med.size), "y": med, "style": "line"})
     ev.size(n=spec.n, d=spec.d, m=16 * spec.n, steps=steps)
     ev.plot("loss", lines, title=f"random vs teacher labels on the same inputs (n={spec.n})", xlabel="step k", ylabel="L(k)/L(0)", yscale="log")
-    ev.margin(max(float(final.max()) for final, _ in status.values()) / 1e-8, "worst final L/L0 / 1e-8")
-    for kind, (final, bound_ok) in status.items():
-        assert bool((final < 1e-8).all()), f"{kind} labels: worst final L/L0 = {float(final.max()):.3e} >= 1e-8"
-        assert bool(bound_ok.all()), f"{kind} labels: the rate bound failed on {int((~bound_ok).sum())} seeds"
+    decide_all(*(functools.partial(decide_probability, ev, f, DELTA, f"{kind} labels: L/L0 < 1e-8 by K and the rate bound") for kind, f in failed.items()))
 
 
 def _duplicate_run(spec, cid):

@@ -29,12 +29,14 @@ and fails when the harness could not falsify it (the check lacks power). Only
 The search (see :mod:`harness.budget`): a claim runs as many examples as its budget pays for,
 with Hypothesis seeded from (claim id, ``--claims-seed``). Error control: a falsification of a
 ``probability``, ``scaling`` or ``threshold`` claim (or any claim declared ``statistical=True``,
-such as an identity checked by a Monte Carlo test) is reported only if it recurs on
-:data:`REPLICATIONS` replications of the same example with fresh trial seeds that the search never
-used (:func:`harness.seeding.replication`); with each check wrong at most 5% of the time on a true
-claim, a true claim then reads falsified with probability at most 0.05^2 = 0.0025 in a run, however
-many examples it tried. A falsification that does not recur is reported ``inconclusive``, with both
-results. ``identity`` and ``for_all`` counterexamples are deterministic: they are replayed once,
+such as an identity checked by a Monte Carlo test) is reported only if it recurs: the same example
+is run again with fresh trial seeds that the search never used (:func:`harness.seeding.replication`),
+round after round, at most :data:`MAX_ROUNDS` rounds; :data:`REPLICATIONS` failing rounds falsify it,
+one passing round settles it as not replicated, and an undecided round (a statistic that could not
+decide) counts for neither. With each check wrong at most 5% of the time on a true claim, a true claim
+then reads falsified with probability at most C(3, 2) 0.05^2 = 0.0075 in a run (two of three rounds
+failing, a union bound over the pairs), however many examples it tried. A falsification that does
+not recur is reported ``inconclusive``, with the search's result and the rounds'. ``identity`` and ``for_all`` counterexamples are deterministic: they are replayed once,
 exactly, and one that does not reproduce is ``inconclusive`` too (a flaky check).
 """
 
@@ -60,6 +62,8 @@ from .shared_work import reused_seconds
 
 __all__ = [
     "CHECK_LEVEL",
+    "ERROR_LEVEL",
+    "MAX_ROUNDS",
     "REGISTRY",
     "REPLICATIONS",
     "ClaimInfo",
@@ -76,10 +80,15 @@ Expect = Literal["confirmed", "falsified"]
 
 #: Quantifiers whose checks are statistical: their falsifications are replicated on fresh seeds.
 STATISTICAL = ("probability", "scaling", "threshold")
-#: Fresh-seed replications a statistical falsification must survive before it is reported.
+#: Fresh-seed rounds that must fail again before a statistical falsification is reported.
 REPLICATIONS = 2
+#: The most fresh-seed rounds tried (undecided rounds count for neither side).
+MAX_ROUNDS = 3
 #: The error rate each check of a statistical claim is built for (one-sided 95% bounds and intervals).
 CHECK_LEVEL = 0.05
+#: The chance that a true statistical claim reads falsified in one run: some REPLICATIONS of the
+#: MAX_ROUNDS rounds fail (a union bound over the subsets).
+ERROR_LEVEL = math.comb(MAX_ROUNDS, REPLICATIONS) * CHECK_LEVEL**REPLICATIONS
 
 
 @dataclass(frozen=True)
@@ -505,8 +514,10 @@ def claim(
                         "seconds": round(ev.seconds, 3),
                     }
                 )
-                if ev.status != "failed":
-                    break  # one that does not recur settles it
+                if k == 0 or ev.status == "passed":
+                    break  # an exact replay is one round; a passing round settles it
+                if sum(r["status"] == "failed" for r in out) >= REPLICATIONS:
+                    break
             return out
 
         @functools.wraps(test)
@@ -546,12 +557,13 @@ def claim(
             search_seconds = time.perf_counter() - t0
             replications: list[dict] = []
             if verdict == "falsified" and run.failure_call is not None:
-                rounds = list(range(1, REPLICATIONS + 1)) if info.is_statistical else [0]
+                rounds = list(range(1, MAX_ROUNDS + 1)) if info.is_statistical else [0]
                 try:
                     replications = replicate(run.failure_call, rounds)
                 except BaseException as e:  # an error while replicating is an error of the claim
                     verdict, exc, error = "error", e, e
-                if verdict == "falsified" and any(r["status"] != "failed" for r in replications):
+                needed = REPLICATIONS if info.is_statistical else 1
+                if verdict == "falsified" and sum(r["status"] == "failed" for r in replications) < needed:
                     verdict = "inconclusive"
             if verdict == "confirmed" and run.passed == 0:
                 verdict = "inconclusive"
@@ -637,9 +649,10 @@ def _search_block(run: ClaimRun, plan: Plan | None, seconds: float, run_seed: in
 def _error_control(info: ClaimInfo, replications: list[dict]) -> dict:
     if info.is_statistical:
         return {
-            "method": f"a falsification must recur on {REPLICATIONS} replications with fresh trial seeds",
+            "method": f"a falsification must recur on {REPLICATIONS} of at most {MAX_ROUNDS} rounds with fresh trial seeds "
+            "(a passing round settles it; an undecided round counts for neither)",
             "check_level": CHECK_LEVEL,
-            "level": CHECK_LEVEL**REPLICATIONS,
+            "level": ERROR_LEVEL,
             "replications": replications,
         }
     return {
@@ -671,9 +684,10 @@ def _result(
     reasons = sorted({ev.undecided_reason for ev in run.examples if ev.undecided_reason})
     if failed_search and verdict == "inconclusive":
         last = replications[-1]
+        tally = ", ".join(f"round {r['round']} {r['status']}" for r in replications)
         reasons = [
-            f"not replicated: the search's counterexample ({run.last_failure.message[:200]}) did not recur on "
-            f"{last['seeds']} seeds, which gave {last['status']} ({last['message'][:200] or 'no message'})"
+            f"not replicated: the search's counterexample ({run.last_failure.message[:200]}) did not recur on fresh seeds "
+            f"({tally}; the last: {last['message'][:200] or 'no message'})"
         ]
     counterexample = None
     if (verdict == "falsified" or failed_search) and run.last_failure is not None:

@@ -246,6 +246,17 @@ def test_flaky(x):
     assert replication_round() > 0 or x < 5, f"x={x}, u={u}"
 
 
+@claim(id="s.undecided_then_false", paper=DZPS, theorem="T5", statement="(false) fails, but its first replication cannot decide",
+       quantifier="probability")
+@given(x=st.integers(0, 10))
+def test_undecided_then_false(x):
+    from harness import undecided
+    from harness.seeding import replication_round
+    if replication_round() == 1:
+        undecided("round 1 cannot decide")
+    assert x < 5, f"x={x}"
+
+
 @claim(id="s.false_stat", paper=DZPS, theorem="T4", statement="(false) a statistic that is wrong on every seed",
        quantifier="probability")
 @given(x=st.integers(0, 10))
@@ -311,16 +322,19 @@ def test_a_failure_is_tried_first_by_the_next_run_whatever_the_seed(
 
 
 def test_statistical_falsifications_must_recur_on_fresh_seeds(search_dir: pytest.Pytester):
-    search_dir.runpytest_subprocess("-p", "no:cacheprovider", "-k", "flaky or false_stat", "--claims-db=none")
+    search_dir.runpytest_subprocess("-p", "no:cacheprovider", "-k", "flaky or false_stat or undecided_then", "--claims-db=none")
     c = _claims(search_dir)
+    u = c["s.undecided_then_false"]
+    assert u["verdict"] == "falsified", "an undecided round counts for neither side"
+    assert [r["status"] for r in u["counterexample"]["replications"]] == ["undecided", "failed", "failed"]
     flaky, false = c["s.flaky"], c["s.false_stat"]
     assert flaky["verdict"] == "inconclusive", "a falsification that does not recur is not reported as one"
     assert "not replicated" in flaky["inconclusive_reason"]
     reps = flaky["counterexample"]["replications"]
     assert reps[0]["status"] == "passed" and reps[0]["seeds"].startswith("fresh")
-    assert flaky["error_control"]["level"] == pytest.approx(0.0025)
+    assert flaky["error_control"]["level"] == pytest.approx(0.0075), "2 of at most 3 rounds: C(3,2) 0.05^2"
     assert false["verdict"] == "falsified" and false["counterexample"]["replicated"]
-    assert [r["status"] for r in false["counterexample"]["replications"]] == ["failed", "failed"]
+    assert [r["status"] for r in false["counterexample"]["replications"]] == ["failed", "failed"], "stops after 2 failures"
 
 
 def test_bad_search_options_are_clear_errors(search_dir: pytest.Pytester, tmp_path: Path):
