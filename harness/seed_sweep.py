@@ -1,16 +1,19 @@
 """The claims under many run seeds: are the verdicts honest under a real search?
 
 ``python -m harness seeds --seeds 20`` runs ``pytest claims`` once per run seed (1..20 by default),
-each with its own report directory and the example database off (so that no seed learns from
-another), and summarises the runs in ``reports/seeds/<profile>.json`` and ``.md``:
+each with its own report directory (``reports/seeds/runs/``, not kept in git) and the example
+database off (so that no seed learns from another), keeps a compact record of each run
+(``reports/seeds/<profile>/seed-<k>.json``: the git revision and per claim its verdict, examples and
+seconds; small enough to commit) and summarises the runs in ``reports/seeds/<profile>.json`` and ``.md``:
 
 * spurious falsifications: a claim expected to hold that some seed falsified (goal 0);
 * escaped controls: a negative control that some seed failed to falsify (goal 0);
 * inconclusive and error verdicts, per seed;
 * examples per claim (min, median, max over the seeds) and seconds per run.
 
-A seed whose report is already under ``<out>/runs/<profile>/seed-<k>/latest`` is read back with
-``--resume`` instead of being run again, so a long sweep can be done in pieces.
+With ``--resume`` a seed whose compact record (or full report) is already there is read back instead
+of being run again, so a long sweep can be done in pieces, on several machines or sessions; the
+summary lists each seed's git revision, so a sweep over a changing tree says so.
 """
 
 from __future__ import annotations
@@ -38,6 +41,26 @@ def _pytest_command(claims: str, profile: str, seed: int, workers: int, report_d
     return cmd + list(extra)
 
 
+def compact_record(seed: int, seconds: float, report: dict) -> dict:
+    """What the summary needs of one run: small enough to commit (a full report.json is megabytes)."""
+    env = report.get("environment") or {}
+    return {
+        "schema": "theorem-check/seed-run",
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        "created": report.get("created"),
+        "git_revision": env.get("git_revision"),
+        "git_dirty": env.get("git_dirty"),
+        "device": env.get("device"),
+        "claims": [
+            {k: c.get(k) for k in ("id", "expected", "verdict", "examples_tried", "seconds")}
+            | {"reason": (c.get("inconclusive_reason") or (c.get("counterexample") or {}).get("message") or c.get("error") or "")[:300]}
+            for c in report.get("claims") or []
+        ],
+        "missing": report.get("missing") or [],
+    }
+
+
 def summarize_seed_runs(runs: list[dict], *, profile: str) -> dict:
     """The sweep's summary from ``[{"seed", "seconds", "report"}]`` (each report a loaded report.json)."""
     per_claim: dict[str, dict] = {}
@@ -61,6 +84,7 @@ def summarize_seed_runs(runs: list[dict], *, profile: str) -> dict:
         seeds_out.append(
             {
                 "seed": run["seed"],
+                "git_revision": ((rep.get("environment") or {}).get("git_revision") or rep.get("git_revision") or "")[:12],
                 "seconds": round(run["seconds"], 1),
                 "claims": len(rep["claims"]),
                 "missing": len(rep.get("missing") or []),
@@ -100,6 +124,7 @@ def summarize_seed_runs(runs: list[dict], *, profile: str) -> dict:
             "seconds_per_run_median": round(statistics.median([s["seconds"] for s in seeds_out]), 1) if n else None,
             "examples_per_claim_median": statistics.median([c["examples_median"] for c in claims.values()]) if claims else None,
             "claims_with_100_examples_median": statistics.median([s["claims_with_100_examples"] for s in seeds_out]) if n else None,
+            "git_revisions": sorted({s["git_revision"] for s in seeds_out}),
         },
         "per_seed": seeds_out,
         "claims": claims,
@@ -111,7 +136,8 @@ def render_markdown(summary: dict) -> str:
     L = [
         f"# theorem-check under {t['runs']} run seeds (profile {summary['profile']})",
         "",
-        f"Created {summary['created']}; seeds {', '.join(map(str, summary['seeds']))}.",
+        f"Created {summary['created']}; seeds {', '.join(map(str, summary['seeds']))}; git revision(s) "
+        f"{', '.join(t.get('git_revisions') or ['?'])}.",
         "",
         f"- spurious falsifications of true claims: **{t['spurious_falsifications']}** (goal 0)",
         f"- negative controls that escaped: **{t['escaped_controls']}** (goal 0)",
@@ -148,17 +174,35 @@ def run_seed_sweep(
 ) -> dict:
     """Run the claims once per seed and write ``<out>/<profile>.json`` and ``.md``; returns the summary."""
     out = Path(out)
+    records = out / profile
+    records.mkdir(parents=True, exist_ok=True)
     runs = []
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     run = runner or (lambda cmd: subprocess.run(cmd, env=env).returncode)
+
+    def write_summary() -> dict:
+        summary = summarize_seed_runs(runs, profile=profile)
+        (out / f"{profile}.json").write_text(json.dumps(summary, indent=1) + "\n")
+        (out / f"{profile}.md").write_text(render_markdown(summary))
+        return summary
+
     for i, seed in enumerate(seeds, 1):
         rdir = out / "runs" / profile / f"seed-{seed}"
         latest = rdir / "latest"
+        record_path = records / f"seed-{seed}.json"
         rep, seconds = None, 0.0
-        if resume and (latest / "report.json").exists():
+        if resume and record_path.exists():
             try:
-                rep = load_report(latest)
-                seconds = float(rep.get("duration_s") or 0.0)
+                rep = json.loads(record_path.read_text())
+                seconds = float(rep.get("seconds") or 0.0)
+                log(f"[{i}/{len(seeds)}] seed {seed}: read back from {record_path}")
+            except (OSError, json.JSONDecodeError):
+                rep = None
+        if rep is None and resume and (latest / "report.json").exists():
+            try:
+                full = load_report(latest)
+                seconds = float(full.get("duration_s") or 0.0)
+                rep = compact_record(seed, seconds, full)
                 log(f"[{i}/{len(seeds)}] seed {seed}: read back from {latest}")
             except ReportError:
                 rep = None
@@ -169,13 +213,11 @@ def run_seed_sweep(
             code = run(cmd)
             seconds = time.perf_counter() - t0
             try:
-                rep = load_report(latest)
+                rep = compact_record(seed, seconds, load_report(latest))
             except ReportError as e:
                 raise ReportError(f"seed {seed}: pytest exited {code} and left no report ({e})") from None
             log(f"[{i}/{len(seeds)}] seed {seed}: pytest exited {code} in {seconds:.0f} s")
+        record_path.write_text(json.dumps(rep, indent=1) + "\n")
         runs.append({"seed": seed, "seconds": seconds, "report": rep})
-    summary = summarize_seed_runs(runs, profile=profile)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{profile}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / f"{profile}.md").write_text(render_markdown(summary))
-    return summary
+        write_summary()  # after every seed: a sweep stopped half-way still leaves its summary
+    return write_summary()

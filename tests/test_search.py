@@ -183,6 +183,14 @@ def test_seed_sweep_runs_each_seed_into_its_own_directory_and_resumes(tmp_path: 
     calls.clear()
     s = run_seed_sweep([1, 2, 3], out=out, runner=runner, resume=True, log=lambda m: None)
     assert len(calls) == 1 and "--claims-seed=3" in calls[0], "seeds already run are read back"
+    record = json.loads((out / "quick" / "seed-1.json").read_text())
+    assert record["schema"] == "theorem-check/seed-run" and record["claims"][0]["id"] == "t"
+    import shutil
+
+    shutil.rmtree(out / "runs")  # the compact records alone (what git keeps) are enough to resume
+    calls.clear()
+    s = run_seed_sweep([1, 2, 3], out=out, runner=runner, resume=True, log=lambda m: None)
+    assert calls == [] and s["seeds"] == [1, 2, 3]
     assert s["claims"]["t"]["examples_max"] == 3
 
 
