@@ -193,6 +193,7 @@ def _zero_or_positive(lam0, lmax, what):
     "outside the theorem's hypothesis and drawn by its twin only)",
     notes="The 'iff' reading (lambda_0 > 0 whenever inputs are distinct) is false: see its planted twin "
     "du2018.control.distinct_iff_positive.",
+    finding="The theorem's sufficient condition is not an 'iff': distinct unit inputs can have lambda_0 = 0. d + 1 antiparallel pairs whose x's are linearly dependent give H^inf a null vector; the search finds one by itself (an equispaced circle, n = 8, d = 2) and falsifies the over-reading, planted as du2018.control.distinct_iff_positive."
 )
 @given(spec=problems(geometries=NOT_PARALLEL, min_d=2, max_n_over_d=None))
 def test_lambda0_positive(spec):

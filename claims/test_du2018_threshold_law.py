@@ -137,6 +137,7 @@ _GIVEN = dict(
     "(~1e10 at n = 32) cannot be run, its exponent can be compared. lambda_0's range over the grid is in the card; its "
     "own exponent is not separated (n/d is held fixed so that it stays of one size).",
     examples={"quick": 4},
+    finding="In practice the width the rate bound needs grows like n^0.1..0.4 at fixed n/d (quick, n = 8..32, m* ~ n to 4n), against the n^6 / lambda_0^4 of the theorem (and n^4 of Song and Yang): the theorem's width is a sufficient condition far above what the behaviour needs; the planted reading 'm* ~ n^6' is falsified."
 )
 @given(**_GIVEN)
 def test_threshold_law(ratio, geometry, labels, c, seed):

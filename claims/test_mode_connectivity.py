@@ -440,6 +440,7 @@ def _segment_width(spec: ProblemSpec, *, control: bool) -> None:
     "curve's barrier stays below 0.025 of the scale, its exponent reported (quick -0.01 and +0.26; standard -0.07 to -0.29). Entezari et al. (2021) conjecture, and "
     "Zhan, Li, Wu (2025) prove for two-layer ReLU nets, that the barrier vanishes with width only after permuting the hidden units.",
     examples={"quick": 1, "standard": 2, "nightly": 3},
+    finding='Width alone does not linearly connect minima: the straight segment between two independently trained nets keeps its loss barrier as m grows (no permutation alignment), so the hypothesis that it shrinks like m^-1/2 is falsified; the curved paths of the Bezier and string-method claims stay flat.',
 )
 @example(**SHARED)
 @given(spec=problems(min_n=16, max_n=20, min_d=5, max_d=6, labels=("teacher",), max_n_over_d=4.0))

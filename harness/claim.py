@@ -132,6 +132,9 @@ class ClaimInfo:
     #: whether the check is statistical (its falsifications are replicated on fresh seeds); None: from the
     #: quantifier (probability, scaling, threshold). An identity checked by a Monte Carlo z test says True.
     statistical: bool | None = None
+    #: where finite-width behaviour departs from the theory's statement or an over-reading of it, in a
+    #: sentence with the measured numbers (the report's Findings section lists these claims)
+    finding: str = ""
 
     @property
     def is_statistical(self) -> bool:
@@ -404,6 +407,7 @@ def claim(
     examples: dict[str, int] | None = None,
     budget: dict[str, float] | None = None,
     statistical: bool | None = None,
+    finding: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a claim on a ``@given`` test (apply it outermost). See the module docstring."""
     info = ClaimInfo(
@@ -421,6 +425,7 @@ def claim(
         examples=examples,
         budget=budget,
         statistical=statistical,
+        finding=finding,
     )
     if expect not in ("confirmed", "falsified"):
         raise ValueError(f"claim {id}: expect must be 'confirmed' or 'falsified', got {expect!r}")

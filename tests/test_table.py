@@ -125,3 +125,22 @@ def test_the_report_groups_claims_by_paper_with_twins_beside_their_claim():
     assert g["verdicts"] == {"confirmed": 1, "falsified": 3, "inconclusive": 1}
     assert (g["as_expected"], g["controls"]) == (4, 3)
     assert groups[1]["strength"] == {"broad": 1} and groups[0]["strength"] == {"thin": 5}
+
+
+def test_findings_list_claims_with_a_finding_and_the_falsification_behind_it():
+    from harness.report.table import findings, findings_markdown
+
+    rep = _report()
+    law = rep["claims"][1]
+    law["info"]["finding"] = "m* grows like n^0.3, not n^6"
+    twin = _claim("t.twin_n6", expected="falsified")
+    twin["info"]["control_of"] = "t.exponent"
+    twin["replay"] = "pytest 'claims/x.py::test_twin' --claims-seed=0"
+    rep["claims"].append(twin)
+    (f,) = findings(rep)
+    assert f["id"] == "t.exponent" and f["twins"] == [{"id": "t.twin_n6", "verdict": "falsified", "as_expected": True}]
+    assert f["replay_of"] == "t.twin_n6" and f["replay"].endswith("--claims-seed=0")
+    assert f["figure"]["name"] == "exponent: drift vs m"
+    md = "\n".join(findings_markdown(rep))
+    assert "m* grows like n^0.3, not n^6" in md and "--claims-seed=0" in md and "[-0.55, -0.41]" in md
+    assert findings_markdown(_report()) == [], "no finding, no section"

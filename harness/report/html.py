@@ -30,9 +30,9 @@ def render_html(report: dict, run_dir: Path, comparison: dict | None = None) -> 
         return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode() if p.exists() else rel
 
     env.globals["embed"] = embed
-    from .table import COLUMNS, _cells, quantitative_rows
+    from .table import COLUMNS, _cells, findings, quantitative_rows
 
     theory = [_cells(row, 200) for row in quantitative_rows(report)]
     return env.get_template("report.html.jinja2").render(
-        r=report, comp=comparison, theory=theory, theory_columns=COLUMNS, papers=by_paper(report.get("claims") or [])
+        r=report, comp=comparison, theory=theory, theory_columns=COLUMNS, findings=findings(report), papers=by_paper(report.get("claims") or [])
     )

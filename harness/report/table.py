@@ -19,7 +19,7 @@ import math
 import statistics
 from typing import Any
 
-__all__ = ["FORMATS", "quantitative_rows", "render_table"]
+__all__ = ["FORMATS", "findings", "findings_markdown", "quantitative_rows", "render_table"]
 
 FORMATS = ("md", "latex", "csv")
 COLUMNS = ("claim", "citation", "verdict", "bound", "worst margin", "median margin", "measured", "predicted", "interval", "sizes", "examples")
@@ -170,3 +170,58 @@ def render_table(rows: list[dict], fmt: str, *, title: str = "") -> str:
         ]
         return "\n".join(out) + "\n"
     raise ValueError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def findings(report: dict) -> list[dict]:
+    """The claims of a run that carry a ``finding`` (where finite-width behaviour departs from a theorem's
+    statement or an over-reading of it), each with its planted twins, verdicts, headline figure, a
+    replay command of the falsification that backs it, and a plot."""
+    claims = report.get("claims") or []
+    by_id = {c["id"]: c for c in claims}
+    out = []
+    for c in claims:
+        text = (c.get("info") or {}).get("finding") or ""
+        if not text:
+            continue
+        twins = [t for t in claims if (t.get("info") or {}).get("control_of") == c["id"]]
+        head = _headline((c.get("representative") or {}).get("figures") or {})
+        backing = next((x for x in [c, *twins] if x.get("verdict") == "falsified" and x.get("replay")), None)
+        of = (c.get("info") or {}).get("control_of") or ""
+        out.append(
+            {
+                "id": c["id"],
+                "finding": text,
+                "verdict": c.get("verdict"),
+                "expected": c.get("expected"),
+                "as_expected": bool(c.get("as_expected")),
+                "guards": of if of in by_id else "",
+                "twins": [{"id": t["id"], "verdict": t.get("verdict"), "as_expected": bool(t.get("as_expected"))} for t in twins],
+                "figure": {"name": head[0], **head[1]} if head else None,
+                "replay": backing.get("replay") if backing else "",
+                "replay_of": backing["id"] if backing else "",
+                "plot": next(iter(c.get("plot_files") or []), ""),
+            }
+        )
+    return out
+
+
+def findings_markdown(report: dict) -> list[str]:
+    rows = findings(report)
+    if not rows:
+        return []
+    L = ["## Findings: where finite-width behaviour departs from the theory", ""]
+    for f in rows:
+        twins = "; ".join(f"`{t['id']}` {t['verdict']}" for t in f["twins"])
+        fig = f["figure"]
+        figline = ""
+        if fig:
+            figline = f" Figure: {fig['name']} = {_g(_num(fig.get('measured')))}"
+            if isinstance(fig.get("interval"), (list, tuple)):
+                figline += f" [{_g(_num(fig['interval'][0]))}, {_g(_num(fig['interval'][1]))}]"
+            if fig.get("predicted") is not None:
+                figline += f" (theory: {fig['predicted']})"
+            figline += "."
+        L.append(f"- **{f['id']}** ({f['verdict']}{'' if f['as_expected'] else ', UNEXPECTED'}): {f['finding']}{figline}"
+                 + (f" Twins: {twins}." if twins else "")
+                 + (f" Replay (`{f['replay_of']}`): `{f['replay']}`" if f["replay"] else ""))
+    return L

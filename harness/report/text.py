@@ -267,8 +267,11 @@ def render_markdown(report: dict, comparison: dict | None = None) -> str:
             f"| [{c['id']}](#{c['id'].replace('.', '')}) | {info['paper']['key']} | {_cell(info['theorem'])} | **{c['verdict']}** | "
             f"{c['expected']} | {c['examples_tried']} ({search_strength(c)}) | {spent} | {_cell(_clip(_detail(c), 120))} |"
         )
-    from .table import quantitative_rows, render_table
+    from .table import findings_markdown, quantitative_rows, render_table
 
+    found = findings_markdown(report)
+    if found:
+        L += ["", *found]
     rows = quantitative_rows(report)
     if rows:
         L += ["", "## Theory against practice", "",
