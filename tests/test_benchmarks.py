@@ -32,3 +32,20 @@ def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
 def test_bench_deep_rejects_bad_arguments(tmp_path, args):
     assert bench_deep.main(["--quick", "--out", str(tmp_path / "b.json"), *args]) == 2
     assert not (tmp_path / "b.json").exists()
+
+
+def test_gpu_check_script_says_so_without_cuda():
+    import subprocess
+    from pathlib import Path
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the script would run the whole check")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    plain = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0 and "no CUDA device here" in plain.stdout
+    strict = subprocess.run(["bash", str(script), "--require-gpu"], capture_output=True, text=True, timeout=120)
+    assert strict.returncode == 2 and "no CUDA device here" in strict.stdout
+    bad = subprocess.run(["bash", str(script), "--nonsense"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown argument" in bad.stderr
