@@ -34,6 +34,7 @@ import torch
 from scipy import stats as sps
 from torch.func import grad, hessian, vmap
 
+from .hessian import quiet_forward_ad
 from .mlp import MLP, _ACTIVATIONS
 
 __all__ = [
@@ -67,6 +68,7 @@ class Objective:
 def objective(f: Callable[[torch.Tensor], torch.Tensor], n_params: int) -> Objective:
     """Wrap a scalar function of theta [P] (``torch.func``-compatible) into a batched :class:`Objective`
     (``vmap`` of ``f``, ``grad(f)`` and ``hessian(f)``)."""
+    quiet_forward_ad()  # torch.func.hessian is forward-over-reverse
     H = vmap(hessian(f))
     return Objective(loss=vmap(f), grad=vmap(grad(f)), hessian=lambda th: _sym(H(th)), n_params=n_params)
 

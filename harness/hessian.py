@@ -15,6 +15,7 @@ Everything takes ``f``, a function of a flat parameter vector theta [P] returnin
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -22,7 +23,22 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 from torch.func import grad, jvp, vmap
 
-__all__ = ["hessian", "hvp", "lanczos", "loss_fn", "top_eigenvalue"]
+__all__ = ["hessian", "hvp", "lanczos", "loss_fn", "quiet_forward_ad", "top_eigenvalue"]
+
+_FORWARD_AD_READY = [False]
+
+
+def quiet_forward_ad() -> None:
+    """Load torch's forward-mode AD decompositions once, without their warning. On its first use,
+    forward-mode AD (``jvp``, ``jacfwd``, ``torch.func.hessian``) scripts torch's own decompositions
+    with ``torch.jit.script``, which warns "`torch.jit.script` is deprecated" (torch 2.13): a torch
+    internal that no user of the harness can act on, printed in every run of the landscape claims."""
+    if _FORWARD_AD_READY[0]:
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch.jit.script` is deprecated", category=DeprecationWarning)
+        import torch._decomp.decompositions_for_jvp  # noqa: F401
+    _FORWARD_AD_READY[0] = True
 
 Scalar = Callable[[torch.Tensor], torch.Tensor]
 
@@ -34,6 +50,7 @@ def loss_fn(mlp, X: torch.Tensor, y: torch.Tensor, kind: str = "mse") -> Scalar:
 
 def hvp(f: Scalar, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """H(theta) v, H the Hessian of f at theta (forward-over-reverse)."""
+    quiet_forward_ad()
     return jvp(grad(f), (theta,), (v,))[1]
 
 

@@ -66,3 +66,22 @@ def test_lanczos_rejects_bad_k():
     f = _quadratic(torch.eye(3, dtype=torch.float64))
     with pytest.raises(ValueError, match="k must be"):
         lanczos(f, torch.zeros(3, dtype=torch.float64), k=3)
+
+
+def test_forward_mode_ad_does_not_print_torchs_jit_deprecation():
+    """torch scripts its jvp decompositions with torch.jit.script on first use, which warns; the
+    harness loads them quietly (a fresh interpreter, every DeprecationWarning an error)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from harness.hessian import hvp\n"
+        "from harness.critical import objective\n"
+        "f = lambda t: (t ** 4).sum()\n"
+        "print(hvp(f, torch.ones(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)).tolist())\n"
+        "print(objective(f, 3).hessian(torch.ones(2, 3, dtype=torch.float64)).shape)\n"
+    )
+    out = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "[12.0, 12.0, 12.0]" in out.stdout

@@ -93,7 +93,10 @@ def test_verdicts_and_outcomes(claims_dir: pytest.Pytester) -> None:
     assert claims["t.control_powerless"]["verdict"] == "confirmed" and not claims["t.control_powerless"]["as_expected"]
     assert claims["t.undecided"]["verdict"] == "inconclusive"
     assert "needs 1000 more seeds" in claims["t.undecided"]["inconclusive_reason"]
-    assert claims["t.error"]["verdict"] == "error" and "bug in the claim" in claims["t.error"]["error"]
+    assert claims["t.error"]["verdict"] == "error" and claims["t.error"]["error"].startswith("RuntimeError: bug in the claim")
+    err_line = next(line for line in out.splitlines() if "t.error" in line and line.startswith("ERROR"))
+    assert "RuntimeError: bug in the claim" in err_line, "the terminal shows the exception, not Hypothesis's reproduce note"
+    assert "UNEXPECTED  t.error" in err_line, "verdict columns must not run together"
 
 
 def test_false_claim_is_falsified_and_shrunk(claims_dir: pytest.Pytester) -> None:

@@ -124,7 +124,8 @@ def _detail(r: dict) -> str:
     if r["verdict"] == "inconclusive":
         return r.get("inconclusive_reason", "")
     if r["verdict"] == "error":
-        return (r.get("error") or "").splitlines()[-1][:100] if r.get("error") else ""
+        # the exception's type and message (the first line), not Hypothesis's reproduction note
+        return (r.get("error") or "").splitlines()[0][:130] if r.get("error") else ""
     m = r.get("margin") or {}
     if m.get("value") is not None:
         return f"worst margin {fmt(m['value'], 3)} ({m.get('description', '')})"
