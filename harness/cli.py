@@ -11,6 +11,7 @@ Subcommands:
 * ``profiles``: the effort profiles, their sizes and search budgets;
 * ``costs RUN --write claims/costs.json``: record each claim's seconds per example from a run, the
   table that turns a budget into a fixed example count (:mod:`harness.budget`);
+* ``plan --profile nightly --device cuda``: each claim's estimated time in a profile, and the total;
 * ``table RUN --format md|latex|csv``: one row per quantitative claim (bound, worst and median
   margin, measured against predicted, sizes), the table a paper's appendix cites;
 * ``seeds --seeds 20``: run the claims under many run seeds and count spurious falsifications and
@@ -131,13 +132,8 @@ def _last_verdicts(reports_dir: Path) -> tuple[dict[str, dict], Path | None]:
     return out, path
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from .claim import REGISTRY
-
-    claims_dir = Path(args.claims_dir).resolve()
-    if not claims_dir.is_dir():
-        _err(f"{args.claims_dir}: no such claims directory")
-        return EXIT_ERROR
+def _import_claims(claims_dir: Path) -> tuple[dict[Path, list[str]], list[dict]]:
+    """Import every test_*.py of ``claims_dir``: ({file: claim ids}, [{"file", "error"}])."""
     files = sorted(claims_dir.glob("test_*.py"))
     # As pytest imports them: the claims directory and the project root (its parent and the
     # working directory) importable, so claim modules may import helpers next to them.
@@ -154,6 +150,17 @@ def cmd_list(args: argparse.Namespace) -> int:
         for p in added:
             if p in sys.path:
                 sys.path.remove(p)
+    return by_file, errors
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .claim import REGISTRY
+
+    claims_dir = Path(args.claims_dir).resolve()
+    if not claims_dir.is_dir():
+        _err(f"{args.claims_dir}: no such claims directory")
+        return EXIT_ERROR
+    by_file, errors = _import_claims(claims_dir)
     last, report_path = _last_verdicts(Path(args.reports_dir))
     claims = []
     for f, ids in by_file.items():
@@ -182,7 +189,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "claims_dir": str(claims_dir),
-                    "modules": [str(f) for f in files],
+                    "modules": [str(f) for f in by_file],
                     "last_report": str(report_path) if report_path else None,
                     "claims": claims,
                     "errors": errors,
@@ -213,7 +220,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 print(line)
         controls = sum(c["negative_control"] for c in claims)
         tail = f"; last verdicts from {report_path}" if report_path else ""
-        print(f"{len(claims)} claim(s) ({controls} negative control(s)) in {len(files)} module(s) under {args.claims_dir}{tail}")
+        print(f"{len(claims)} claim(s) ({controls} negative control(s)) in {len(by_file)} module(s) under {args.claims_dir}{tail}")
     for e in errors:
         _err(f"cannot import {e['file']}: {e['error']}")
     return EXIT_ERROR if errors else EXIT_OK
@@ -625,6 +632,65 @@ def cmd_table(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .budget import CostsError, load_costs
+    from .claim import REGISTRY
+    from .plan import device_factor, plan_claims
+
+    claims_dir = Path(args.claims_dir).resolve()
+    if not claims_dir.is_dir():
+        _err(f"{args.claims_dir}: no such claims directory")
+        return EXIT_ERROR
+    by_file, errors = _import_claims(claims_dir)
+    for e in errors:
+        _warn(f"{e['file']}: {e['error'].splitlines()[0] if e['error'] else 'import failed'} (its claims are not planned)")
+    try:
+        costs = load_costs(args.costs) if Path(args.costs).exists() else {}
+    except CostsError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    cost_source = args.costs
+    if args.run:
+        from .plan import run_costs
+        from .report import ReportError
+
+        try:
+            report = _load(Path(args.run))
+        except ReportError as e:
+            _err(str(e))
+            return EXIT_ERROR
+        ref = (report.get("profile") or {}).get("name", "quick")
+        costs = {ref: run_costs(report)}  # only this run's (wall) costs
+        cost_source = f"{args.run} (profile {ref}, wall seconds: shared work counted once)"
+    factor, source = device_factor(args.device, args.bench)
+    ids = [cid for ids in by_file.values() for cid in ids]
+    claims = [{"id": cid, "examples": REGISTRY[cid].examples, "budget": REGISTRY[cid].budget} for cid in ids]
+    plans = sorted(plan_claims(claims, args.profile, costs, factor=factor, budget_s=args.budget), key=lambda p: -p.seconds)
+    total = sum(p.seconds for p in plans)
+    wall = max(total / max(args.workers, 1), max((p.seconds for p in plans), default=0.0))
+    if args.json:
+        print(json.dumps({"profile": args.profile, "device": args.device, "device_factor": factor, "device_factor_source": source,
+                          "workers": args.workers, "total_s": total, "wall_s": wall, "claims": [p.to_dict() for p in plans]}, indent=1))
+        return EXIT_OK
+    rows = [[p.id, str(p.examples), "-" if p.cost_s is None else f"{p.cost_s:.3g}", p.how, f"{p.seconds:,.0f}"] for p in plans]
+    for line in _table(["claim", "examples", "s / example", "cost", "seconds"], rows):
+        print(line)
+    how = {}
+    for p in plans:
+        how[p.how] = how.get(p.how, 0) + 1
+    print(f"\nprofile {args.profile} on {args.device} ({'device factor ' + format(factor, '.3g') if factor else 'device factor unknown'}: {source})")
+    print("costs: " + ", ".join(f"{n} {k}" for k, n in sorted(how.items())) + f" (from {cost_source})")
+    if not args.run:
+        print("the cost table holds work seconds (a twin is charged the sweep it shares with its claim): totals are an upper "
+              "bound; --from RUN plans from a run's own seconds")
+    print(f"total {total / 3600:.2f} h of claim time; with {args.workers} worker(s) about {wall / 3600:.2f} h wall clock")
+    if factor is None:
+        print("the target device's speed is unknown: scaled costs were left out (their claims count their budget)")
+    if any(p.how.startswith("scaled") for p in plans):
+        print("scaled costs are an order of magnitude: calibrate with one run of the profile, then python -m harness costs RUN --write " + args.costs)
+    return EXIT_OK
+
+
 def _seed_list(text: str) -> list[int]:
     """'20' -> 1..20; '3,7,9' -> [3, 7, 9]; '5-8' -> 5..8."""
     text = text.strip()
@@ -755,6 +821,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", metavar="RUN", help="a run directory (reports/latest) or a report.json")
     p.add_argument("--write", default=None, metavar="PATH", help="the cost table to write (e.g. claims/costs.json)")
     p.set_defaults(func=cmd_costs)
+
+    p = sub.add_parser("plan", help="estimate each claim's time in a profile and the total, before running it",
+                       description="Estimate, claim by claim, the seconds a profile will take on a device: the examples "
+                       "its search will run times its seconds per example, measured for that profile in the cost table, "
+                       "or scaled from another profile's (steps x seeds x n x width) and the device's speed from the "
+                       "benchmark; and the total over the workers. See harness/plan.py.")
+    p.add_argument("--profile", default="nightly", choices=sorted(__import__("harness.profiles", fromlist=["PROFILES"]).PROFILES))
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--workers", type=int, default=1, help="parallel workers, e.g. GPUs (default 1)")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS", help="as --claims-budget: every claim's search seconds")
+    p.add_argument("--costs", default="claims/costs.json", help="the cost table (default claims/costs.json)")
+    p.add_argument("--from", dest="run", default=None, metavar="RUN",
+                   help="plan from this run's own seconds per example (e.g. reports/latest) instead of the cost table")
+    p.add_argument("--bench", default="reports/bench.json", help="the benchmark results for the device's speed")
+    p.add_argument("--claims-dir", default="claims", help="directory of test_*.py claim modules (default: claims)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("table", help="one table of every quantitative claim of a run: md, latex (booktabs) or csv",
                        description="One row per claim that measures something against a theorem: the theorem it cites "
