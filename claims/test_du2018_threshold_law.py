@@ -22,6 +22,11 @@ The width each theorem asks, constants and logarithms dropped, and its exponent 
   Oymak, Soltanolkotabi 2020 (arXiv:1902.04674; input layer trained): sqrt(m d) >~ n, i.e. m >~ n^2 / d,
     for smooth activations (the abstract); at fixed n/d that is exponent 1. Its ReLU bound is not
     verified here: reported, not decided on.
+  Later bounds found (issue 12's search) are outside this setting: Song, Ramezani-Kebrya, Pethick,
+    Eftekhari, Cevher 2021 (arXiv:2111.01875): width ~ n^(3/2) / d for both layers trained and a twice
+    differentiable activation (not ReLU); Nguyen, Mondelli 2020 (arXiv:2002.07867) and Bombari, Amani,
+    Mondelli 2022 (arXiv:2205.10217): deep networks. No near-linear bound for two-layer ReLU, squared loss
+    and plain GD from random init was found.
 """
 
 from __future__ import annotations
