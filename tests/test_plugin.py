@@ -145,13 +145,17 @@ def test_strict_makes_inconclusive_fail(claims_dir: pytest.Pytester) -> None:
 
 def test_ci_variable_does_not_change_the_profile(claims_dir: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
-    claims_dir.runpytest_subprocess("-p", "no:cacheprovider", "-k", "true")
+    from harness.budget import write_costs
+
+    costs = claims_dir.path / "costs.json"  # a cost that plans the quick profile's cap: a fixed count
+    write_costs(costs, "quick", {"t.true_claim": 1e-4})
+    claims_dir.runpytest_subprocess("-p", "no:cacheprovider", "-k", "true", f"--claims-costs={costs}")
     c = _by_id(_report(claims_dir))["t.true_claim"]
     assert c["profile"] == "quick"
-    # Hypothesis's 'ci' profile runs 100 examples, derandomized; the quick profile's budget runs this
-    # cheap claim to its cap (2000) and seeds generation from the run seed
+    # Hypothesis's 'ci' profile runs 100 examples, derandomized; the quick profile's budget plans this
+    # cheap claim at its cap (2000) and seeds generation from the run seed
     assert c["examples_tried"] == 2000, "Hypothesis's own 'ci' profile leaked into the run"
-    assert c["search"]["planned_examples"] == 2000 and c["search"]["budget_s"] == 5.0
+    assert c["search"]["planned_examples"] == 2000 and c["search"]["budget_s"] == 5.0 and c["search"]["mode"] == "costs"
 
 
 def test_profile_option_changes_the_budget(claims_dir: pytest.Pytester) -> None:
