@@ -382,6 +382,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
+def _read_report(path: str | Path) -> dict | None:
+    """A run's report, or None after saying why it cannot be read (the commands then exit 2)."""
+    from .report import ReportError
+
+    try:
+        return _load(Path(path))
+    except ReportError as e:
+        _err(str(e))
+        return None
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -565,12 +576,9 @@ def cmd_costs(args: argparse.Namespace) -> int:
     import platform
 
     from .budget import measured_costs, write_costs
-    from .report import ReportError
 
-    try:
-        report = _load(Path(args.run))
-    except ReportError as e:
-        _err(str(e))
+    report = _read_report(args.run)
+    if report is None:
         return EXIT_ERROR
     profile = (report.get("profile") or {}).get("name") or "unknown"
     costs = measured_costs(report)
@@ -603,13 +611,10 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from .report import ReportError
     from .report.table import quantitative_rows, render_table
 
-    try:
-        report = _load(Path(args.run))
-    except ReportError as e:
-        _err(str(e))
+    report = _read_report(args.run)
+    if report is None:
         return EXIT_ERROR
     rows = quantitative_rows(report, controls=args.controls)
     if not rows:
@@ -652,12 +657,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     cost_source = args.costs
     if args.run:
         from .plan import run_costs
-        from .report import ReportError
 
-        try:
-            report = _load(Path(args.run))
-        except ReportError as e:
-            _err(str(e))
+        report = _read_report(args.run)
+        if report is None:
             return EXIT_ERROR
         ref = (report.get("profile") or {}).get("name", "quick")
         costs = {ref: run_costs(report)}  # only this run's (wall) costs

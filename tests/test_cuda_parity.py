@@ -47,11 +47,16 @@ def test_two_layer_engine(m):
     _close(runs["cuda"].drift, runs["cpu"].drift, f"two-layer drift, m={m}")
 
 
+def _deep(family: str, smooth: str, seed: int, trials: int):
+    """A small deep net of ``family`` (ReLU for he, else ``smooth``), its problem and its parameters."""
+    p = ProblemSpec(n=8, d=5, seed=seed).build()
+    net = DeepNet(family, 32, 3, activation="relu" if family == "he" else smooth)
+    return p, net, net.init(p.d, trial_generators(f"cuda-parity-{family}", seed, trials))
+
+
 @pytest.mark.parametrize("family", ["fc", "resnet", "he"])
 def test_train_deep(family):
-    p = ProblemSpec(n=8, d=5, seed=1).build()
-    net = DeepNet(family, 32, 3, activation="relu" if family == "he" else "softplus")
-    par = net.init(p.d, trial_generators("cuda-parity-deep", 1, 3))
+    p, net, par = _deep(family, "softplus", 1, 3)
     runs = {
         dev: train_deep(net, {k: v.clone() for k, v in par.items()}, p.X, p.y, steps=50, eta=0.05, device=dev, keep_params=True)
         for dev in ("cpu", "cuda")
@@ -61,9 +66,7 @@ def test_train_deep(family):
 
 @pytest.mark.parametrize("family", ["fc", "resnet", "he"])
 def test_empirical_and_layerwise_ntk(family):
-    p = ProblemSpec(n=8, d=5, seed=2).build()
-    net = DeepNet(family, 32, 3, activation="relu" if family == "he" else "tanh")
-    par = net.init(p.d, trial_generators("cuda-parity-ntk", 2, 2))
+    p, net, par = _deep(family, "tanh", 2, 2)
     on = lambda dev: ({k: v.to(dev) for k, v in par.items()}, p.X.to(dev))  # noqa: E731
     cpu, cuda = on("cpu"), on("cuda")
     _close(empirical_ntk(net, *cuda), empirical_ntk(net, *cpu), f"empirical NTK ({family})")
