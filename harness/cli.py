@@ -736,6 +736,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .compare import DEFAULT_MIN_SECONDS, DEFAULT_RTOL, DEFAULT_SLOWER, FAIL_ON
+    from .profiles import PROFILES
 
     ap = argparse.ArgumentParser(
         prog="theorem-check",
@@ -829,7 +830,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "its search will run times its seconds per example, measured for that profile in the cost table, "
                        "or scaled from another profile's (steps x seeds x n x width) and the device's speed from the "
                        "benchmark; and the total over the workers. See harness/plan.py.")
-    p.add_argument("--profile", default="nightly", choices=sorted(__import__("harness.profiles", fromlist=["PROFILES"]).PROFILES))
+    p.add_argument("--profile", default="nightly", choices=sorted(PROFILES), help="the profile to plan (default nightly)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--workers", type=int, default=1, help="parallel workers, e.g. GPUs (default 1)")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS", help="as --claims-budget: every claim's search seconds")
