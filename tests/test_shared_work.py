@@ -95,10 +95,13 @@ from harness.papers import DZPS
 from harness.shared_work import shared_work
 
 
+SWEEP_S = 1.0
+
+
 @shared_work(maxsize=2)
 def sweep():
     t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 0.4:
+    while time.perf_counter() - t0 < SWEEP_S:
         pass
     return 1.0
 
@@ -128,12 +131,15 @@ def test_work_seconds_do_not_depend_on_who_computed_the_sweep(pytester: pytest.P
     pytester.makepyfile(test_twins=TWINS)
     together, rep_together = _claims(pytester)  # one process: the twin reuses the claim's sweep
     first, second = together["tw.claim"], together["tw.twin"]
-    assert first["seconds"] >= 0.4 and second["seconds"] < 0.3
-    assert second["work_seconds"] >= 0.4  # charged the sweep it reused
+    # wall seconds: on a loaded machine Hypothesis's own overhead moves them by a few tenths, so the
+    # sweep is 1 s long and the comparison relative
+    assert first["seconds"] >= 1.0 and second["seconds"] < first["seconds"] / 2
+    assert second["work_seconds"] >= 1.0  # charged the sweep it reused
     assert abs(first["work_seconds"] - first["seconds"]) < 0.05
     alone, rep_alone = _claims(pytester, "-k", "not test_claim")  # the twin alone computes the sweep itself
-    assert alone["tw.twin"]["seconds"] >= 0.4
-    assert abs(alone["tw.twin"]["work_seconds"] - second["work_seconds"]) < 0.25
+    assert alone["tw.twin"]["seconds"] >= 1.0
+    a, b = alone["tw.twin"]["work_seconds"], second["work_seconds"]
+    assert abs(a - b) <= 0.2 * max(a, b), (a, b)
     # the comparison judges work seconds: the twin is not "slower" alone than after its claim
     base = copy.deepcopy(rep_together)
     base["claims"] = [c for c in base["claims"] if c["id"] == "tw.twin"]
