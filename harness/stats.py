@@ -79,14 +79,17 @@ def fit_exponent(x: Sequence[float], y: Sequence[float], confidence: float = 0.9
     lx, ly = np.log(xa), np.log(ya)
     res = sps.linregress(lx, ly)
     dof = xa.size - 2
-    half = float(sps.t.ppf(0.5 + confidence / 2, dof) * res.stderr) if dof > 0 else float("inf")
+    # every point on one line (e.g. a threshold flat in n): scipy's stderr is 0 or NaN (its r is 0/0); the
+    # slope is then exact
+    stderr = 0.0 if np.allclose(ly, res.intercept + res.slope * lx, rtol=0, atol=1e-12) else float(res.stderr)
+    half = float(sps.t.ppf(0.5 + confidence / 2, dof) * stderr) if dof > 0 else float("inf")
     return ScalingFit(
         slope=float(res.slope),
         intercept=float(res.intercept),
         ci_low=float(res.slope - half),
         ci_high=float(res.slope + half),
         confidence=confidence,
-        r2=float(res.rvalue**2),
+        r2=float(res.rvalue**2) if np.isfinite(res.rvalue) else 1.0,
         points=int(xa.size),
     )
 

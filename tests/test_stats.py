@@ -307,3 +307,13 @@ def test_bracketed_exponent_rejects_bad_input_and_flags_no_power_law():
         bracketed_exponent([8, 16], [2, 4], [2, 8])
     zigzag = bracketed_exponent([8, 16, 32], [8, 64, 8], [16, 128, 16])
     assert not zigzag.feasible and math.isnan(zigzag.lo)
+
+
+def test_fit_exponent_of_points_on_one_line_is_exact():
+    """A threshold flat in n (every m* the same) gave a NaN interval (scipy's r is 0/0): the slope is exact."""
+    from harness.stats import fit_exponent
+
+    flat = fit_exponent([8, 8, 16, 16, 32, 32], [16, 16, 16, 16, 16, 16])
+    assert (flat.slope, flat.ci_low, flat.ci_high) == (0.0, 0.0, 0.0)
+    line = fit_exponent([2, 4, 8], [4, 16, 64])
+    assert line.slope == pytest.approx(2.0) and line.ci_low == pytest.approx(2.0) and line.ci_high == pytest.approx(2.0)
