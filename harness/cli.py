@@ -734,6 +734,12 @@ def cmd_seeds(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
+def _claims_dir_and_json(p: argparse.ArgumentParser) -> None:
+    """The options of the commands that import the claim modules (list, plan)."""
+    p.add_argument("--claims-dir", default="claims", help="directory of test_*.py claim modules (default: claims)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .compare import DEFAULT_MIN_SECONDS, DEFAULT_RTOL, DEFAULT_SLOWER, FAIL_ON
     from .profiles import PROFILES
@@ -750,9 +756,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the claims (id, paper, theorem, expected verdict, last verdict)",
                        description="Import every claims/test_*.py module and list the claims it defines, "
                        "with the last verdict from REPORTS_DIR/latest/report.json when there is one.")
-    p.add_argument("--claims-dir", default="claims", help="directory of test_*.py claim modules (default: claims)")
+    _claims_dir_and_json(p)
     p.add_argument("--reports-dir", default="reports", help="where the latest run is looked for (default: reports)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("report", help="re-render report.md / report.html / plots of a run; --compare BASELINE: what changed",
@@ -838,8 +843,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="run", default=None, metavar="RUN",
                    help="plan from this run's own seconds per example (e.g. reports/latest) instead of the cost table")
     p.add_argument("--bench", default="reports/bench.json", help="the benchmark results for the device's speed")
-    p.add_argument("--claims-dir", default="claims", help="directory of test_*.py claim modules (default: claims)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _claims_dir_and_json(p)
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("table", help="one table of every quantitative claim of a run: md, latex (booktabs) or csv",

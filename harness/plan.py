@@ -22,7 +22,6 @@ never less than the longest claim.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -87,11 +86,9 @@ def plan_claims(
     """One :class:`ClaimPlan` per claim (``{"id", "examples", "budget"}`` dicts, as ``harness list``
     gives them). ``costs``: profile -> claim id -> seconds per example (measured)."""
     P = PROFILES[profile]
-    search = SearchSettings(budget_s=budget_s, costs=costs)
     out = []
     for c in claims:
         cid = c["id"]
-        plan = plan_for(cid, c.get("examples"), c.get("budget"), P, search)
         cost, how = None, "unknown"
         if cid in (costs.get(profile) or {}):
             cost, how = costs[profile][cid], "measured"
@@ -101,13 +98,13 @@ def plan_claims(
                     cost = costs[src][cid] * work_ratio(P, PROFILES[src]) / factor
                     how = f"scaled from {src}"
                     break
+        # the search's own plan (harness.budget.plan_for) with this cost: one formula for the count
+        search = SearchSettings(budget_s=budget_s, costs={profile: {cid: cost}} if cost else {})
+        plan = plan_for(cid, c.get("examples"), c.get("budget"), P, search)
         if cost is None:
-            seconds, n = plan.budget_s, plan.examples if plan.mode == "fixed" else P.min_examples
-        elif plan.mode == "fixed":
-            n, seconds = plan.examples, plan.examples * cost
+            n, seconds = (plan.examples if plan.mode == "fixed" else P.min_examples), plan.budget_s
         else:
-            n = max(P.min_examples, min(P.max_examples, math.floor(plan.budget_s / cost)))
-            seconds = n * cost
+            n, seconds = plan.examples, plan.examples * cost
         out.append(ClaimPlan(cid, int(n), cost, how, float(seconds)))
     return out
 

@@ -94,8 +94,9 @@ def threshold_bracket(
             device=device(),
             dtype=dtype(),
         )
-        bad = fails(tr).reshape(groups, per).any(dim=1).tolist()
-        fractions[m] = float(fails(tr).to(dtype=tr.rel_loss().dtype).mean())
+        failed = fails(tr)  # [seeds] bool, computed once
+        bad = failed.reshape(groups, per).any(dim=1).tolist()
+        fractions[m] = float(failed.to(dtype=tr.loss.dtype).mean())
         for g in range(groups):
             if m_fail[g] is None and bad[g]:
                 m_fail[g] = m
