@@ -391,6 +391,30 @@ def _hypothesis_notes(exc: BaseException) -> list[str]:
     return [str(n) for n in getattr(exc, "__notes__", [])]
 
 
+def _run_example(fn: Callable[..., Any], args: tuple, kwargs: dict, drawn: set) -> tuple[Evidence, BaseException | None, Any]:
+    """Run one example of a claim body with its own evidence record: (evidence with its status, the
+    exception it raised or None, the result). Shared by the search and the replications."""
+    ev = Evidence({k: v for k, v in kwargs.items() if k in drawn})
+    token = _EVIDENCE.set(ev)
+    t0 = time.perf_counter()
+    result, exc = None, None
+    try:
+        result = fn(*args, **kwargs)
+        ev.status = "passed"
+    except _Undecided as e:
+        ev.status, exc = "undecided", e
+    except UnsatisfiedAssumption as e:
+        ev.status, exc = "rejected", e
+    except AssertionError as e:
+        ev.status, ev.message, exc = "failed", str(e), e
+    except BaseException as e:
+        ev.status, ev.message, exc = "error", f"{type(e).__name__}: {e}", e
+    finally:
+        ev.seconds = time.perf_counter() - t0
+        _EVIDENCE.reset(token)
+    return ev, exc, result
+
+
 def claim(
     *,
     id: str,
@@ -456,35 +480,14 @@ def claim(
             ):
                 run.stopped_by_budget = True
                 raise _BudgetSpent()
-            ev = Evidence({k: v for k, v in kwargs.items() if k in drawn})
-            token = _EVIDENCE.set(ev)
-            t0 = time.perf_counter()
-            try:
-                result = original_inner(*args, **kwargs)
-            except _Undecided:
-                ev.status = "undecided"
-                raise
-            except UnsatisfiedAssumption:
-                ev.status = "rejected"
-                raise
-            except AssertionError as e:
-                ev.status = "failed"
-                ev.message = str(e)
-                if run is not None:
+            ev, exc, result = _run_example(original_inner, args, kwargs, drawn)
+            if run is not None:
+                if ev.status == "failed":
                     run.failure_call = (args, kwargs)
-                raise
-            except BaseException as e:
-                ev.status = "error"
-                ev.message = f"{type(e).__name__}: {e}"
-                raise
-            else:
-                ev.status = "passed"
-                return result
-            finally:
-                ev.seconds = time.perf_counter() - t0
-                _EVIDENCE.reset(token)
-                if run is not None:
-                    run.add(ev)
+                run.add(ev)
+            if exc is not None:
+                raise exc
+            return result
 
         handle.inner_test = inner
 
@@ -493,22 +496,10 @@ def claim(
             out = []
             a, kw = call
             for k in rounds:
-                ev = Evidence({n: v for n, v in kw.items() if n in drawn})
-                token = _EVIDENCE.set(ev)
-                t0 = time.perf_counter()
-                try:
-                    with seeding.replication(k):
-                        original_inner(*a, **kw)
-                    ev.status = "passed"
-                except _Undecided:
-                    ev.status = "undecided"
-                except UnsatisfiedAssumption:
-                    ev.status = "rejected"
-                except AssertionError as e:
-                    ev.status, ev.message = "failed", str(e)
-                finally:
-                    ev.seconds = time.perf_counter() - t0
-                    _EVIDENCE.reset(token)
+                with seeding.replication(k):
+                    ev, exc, _ = _run_example(original_inner, a, kw, drawn)
+                if ev.status == "error":
+                    raise exc  # an error while replicating is an error of the claim
                 out.append(
                     {
                         "round": k,
