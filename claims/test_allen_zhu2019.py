@@ -201,8 +201,10 @@ SGD_BUDGET = 2
 
 
 @shared_work(maxsize=8)
-def _sgd_sweep(spec, depth: int, c: float) -> tuple[dict[int, torch.Tensor], dict]:
-    """Steps to reach L <= EPS L(0) per seed at every width (shared by the claim and its planted twin)."""
+def _sgd_sweep(spec, depth: int, c: float, stretch: int = 1, more_seeds: int = 1) -> tuple[dict[int, torch.Tensor], dict]:
+    """Steps to reach L <= EPS L(0) per seed at every width (shared by the claim and its planted twin),
+    within ``stretch`` x SGD_BUDGET x the profile's steps, on ``more_seeds`` x scaling_seeds seeds (the
+    first scaling_seeds are the true claim's)."""
     p = spec.build()
     X = _azls_inputs(p.X)
     b = max(1, p.n // 2)
@@ -212,20 +214,23 @@ def _sgd_sweep(spec, depth: int, c: float) -> tuple[dict[int, torch.Tensor], dic
     for m in steps:
         net = DeepNet("he", m, depth, "relu")
         seed = spec.seed * 7919 + m * 31 + depth
-        par = net.init(X.shape[1], trial_generators("azls2019.thm2.sgd", seed, P.scaling_seeds))
+        par = net.init(X.shape[1], trial_generators("azls2019.thm2.sgd", seed, more_seeds * P.scaling_seeds))
         eta = _step(net, par, X, c, b)
         tr = train_deep(
-            net, par, X, p.y, steps=SGD_BUDGET * P.steps, eta=eta, batch_size=b, stop_below=EPS,
-            batch_generators=trial_generators("azls2019.thm2.sgd.batches", seed, P.scaling_seeds), device=device(), dtype=dtype(),
+            net, par, X, p.y, steps=stretch * SGD_BUDGET * P.steps, eta=eta, batch_size=b, stop_below=EPS,
+            batch_generators=trial_generators("azls2019.thm2.sgd.batches", seed, more_seeds * P.scaling_seeds), device=device(), dtype=dtype(),
         )
         steps[m] = tr.steps_to(EPS)
         finals[m] = tr
-    return steps, {"n": p.n, "d": X.shape[1], "b": b, "delta": p.min_separation, "budget": SGD_BUDGET * P.steps, "trajectories": finals}
+    return steps, {"n": p.n, "d": X.shape[1], "b": b, "delta": p.min_separation, "budget": stretch * SGD_BUDGET * P.steps, "trajectories": finals}
 
 
-def _sgd_iterations(spec, depth, c, predicted, alternative, tolerance, against):
+def _sgd_iterations(spec, depth, c, predicted, alternative, tolerance, against, more_seeds=1):
     ev = evidence()
-    T, info = _sgd_sweep(spec, depth, c)
+    for stretch in (1, 4, 16):  # a slow seed is not a slow law: give every seed 4x, then 16x the steps
+        T, info = _sgd_sweep(spec, depth, c, stretch, more_seeds)
+        if not any(torch.isinf(t).any() for t in T.values()):
+            break
     ev.size(n=info["n"], d=info["d"], batch=info["b"], depth=depth, m_max=max(T), seeds=len(next(iter(T.values()))))
     ev.figure("min separation delta of the data", info["delta"])
     missed = {m: int(torch.isinf(t).sum()) for m, t in T.items()}
@@ -277,13 +282,14 @@ def test_sgd_iterations(spec, depth, c):
     quantifier="scaling",
     expect="falsified",
     control_of="azls2019.thm2.sgd_iterations",
-    notes="Runs the same sweep as the true claim (same seeds) and fits the steps against m: the exponent is near 0. "
+    notes="Runs the true claim's sweep on 4x its seeds (the first quarter are the true claim's) and fits the steps against m: "
+    "the exponent is near 0. On scaling_seeds seeds alone the fit's interval (width ~1) left it undecided on run seeds 3 and 4. "
     "Its strategy is narrow (n = 8, d = 5, depth 2, c = 0.75) so that shrinking its counterexample costs few sweeps.",
     examples={"quick": 2, "standard": 6, "nightly": 12},
 )
 @given(spec=problems(min_n=8, max_n=8, max_d=5, geometries=("separated",)), depth=st.just(2), c=st.just(0.75))
 def test_control_sgd_iterations_grow_polynomially(spec, depth, c):
-    _sgd_iterations(spec, depth, c, 0.5, "at_least", 0.15, "m")
+    _sgd_iterations(spec, depth, c, 0.5, "at_least", 0.15, "m", more_seeds=4)
 
 
 def _classification(spec, conflicting: bool, cid: str, classes: int = 3, depth: int = 2):
@@ -366,27 +372,64 @@ DECADE_RATIO = 2.0  #: a linear rate spends equal steps on every decade of loss;
 
 
 @shared_work(maxsize=8)
-def _gd_run(spec, depth: int, c: float):
+def _gd_run(spec, depth: int, c: float, stretch: int = 1):
     p = spec.build()
     P = profile()
     X = _azls_inputs(p.X)
     net = DeepNet("he", P.deep_width, depth, "relu")
     par = net.init(X.shape[1], trial_generators("azls2019.thm1.gd_linear", spec.seed * 7919 + depth, P.replicates))
-    tr = train_deep(net, par, X, p.y, steps=10 * P.steps, eta=_step(net, par, X, c, p.n), stop_below=1e-9, device=device(), dtype=dtype())
+    steps = 10 * P.steps * stretch
+    tr = train_deep(net, par, X, p.y, steps=steps, eta=_step(net, par, X, c, p.n), stop_below=1e-9, device=device(), dtype=dtype())
     return p, X, tr
 
 
+def _decade_ratio_bounds(tr) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per seed, bounds lo <= (T(1e-8) - T(1e-6)) / (T(1e-6) - T(1e-4)) <= hi from a run of K steps.
+
+    A seed that reached 1e-8 has its ratio exactly; one that reached 1e-6 but not 1e-8 has ratio
+    > (K - T(1e-6)) / (T(1e-6) - T(1e-4)) and no upper bound; one that did not reach 1e-6 is
+    unbounded both ways (a slow run is not a slow rate). A diverged seed reads ratio = inf.
+    """
+    a, b, e = tr.steps_to(1e-4), tr.steps_to(1e-6), tr.steps_to(1e-8)
+    K = float(tr.loss.shape[1] - 1)
+    span = (b - a).clamp_min(1.0)
+    inf = torch.full_like(a, float("inf"))
+    exact = (e - b) / span
+    lo = torch.where(e.isfinite(), exact, torch.where(b.isfinite(), (K - b) / span, torch.zeros_like(a)))
+    hi = torch.where(e.isfinite(), exact, inf)
+    lo = torch.where(tr.diverged, inf, lo)
+    hi = torch.where(tr.diverged, inf, hi)
+    return lo, hi
+
+
 def _gd_decades(spec, depth, c, predicate, what):
+    """``predicate(lo, hi)`` gives (failed, unknown) per seed from the ratio's bounds; a run whose
+    seeds stay unknown is rerun once with 4x the steps before the decision."""
     ev = evidence()
     p, X, tr = _gd_run(spec, depth, c)
+    failed, unknown = predicate(*_decade_ratio_bounds(tr))
+    if unknown.any():
+        p, X, tr = _gd_run(spec, depth, c, stretch=4)
+        failed, unknown = predicate(*_decade_ratio_bounds(tr))
     a, b, e = tr.steps_to(1e-4), tr.steps_to(1e-6), tr.steps_to(1e-8)
     ratio = (e - b) / (b - a)
-    ev.size(n=p.n, d=X.shape[1], m=tr.model.width, depth=depth, budget=10 * profile().steps)
+    ev.size(n=p.n, d=X.shape[1], m=tr.model.width, depth=depth, budget=tr.loss.shape[1] - 1)
     ev.figure("steps from 1e-4 to 1e-6 L(0) (median)", float((b - a).median()))
-    ev.figure("(T(1e-8) - T(1e-6)) / (T(1e-6) - T(1e-4)), max over seeds", float(ratio.max()), predicted="1 for a linear rate, 10 for L ~ 1/k")
-    ev.margin(float(ratio.max()) / DECADE_RATIO, f"max decade ratio / {DECADE_RATIO}")
+    ev.figure("(T(1e-8) - T(1e-6)) / (T(1e-6) - T(1e-4)), max over seeds that reached 1e-8", float(ratio[e.isfinite()].max()) if e.isfinite().any() else float("nan"),
+              predicted="1 for a linear rate, 10 for L ~ 1/k")
+    ev.figure("seeds the run could not decide", int(unknown.sum()))
+    if e.isfinite().any():
+        ev.margin(float(ratio[e.isfinite()].max()) / DECADE_RATIO, f"max decade ratio / {DECADE_RATIO}")
     plot_rel_loss(ev, tr, None, bound_label="", title=f"GD on the he family (m={tr.model.width}, depth {depth}, eta = {c:.2f}/lambda_max)")
-    decide_probability(ev, ~predicate(ratio), DELTA, what)
+    decide_probability(ev, failed, DELTA, what, unknown=unknown)
+
+
+def _at_most(limit):
+    return lambda lo, hi: (lo > limit, (lo <= limit) & (hi > limit))
+
+
+def _at_least(limit):
+    return lambda lo, hi: (hi < limit, (hi >= limit) & (lo < limit))
 
 
 @claim(
@@ -397,16 +440,21 @@ def _gd_decades(spec, depth, c, predicate, what):
     "T = Theta(poly(n, L) / delta^2 log(1/eps)) iterations: linear convergence, equal steps for every decade of loss.",
     quantifier="probability",
     predicate=f"per seed, (T(1e-8) - T(1e-6)) / (T(1e-6) - T(1e-4)) <= {DECADE_RATIO} (T(eps) the first step with L <= eps L(0); "
-    f"a seed that does not reach 1e-8 fails); on all but a delta={DELTA} fraction of seeds",
+    f"a seed that reaches 1e-6 and then runs past the step where the ratio would exceed {DECADE_RATIO} fails; a seed that stops "
+    f"short of that is undecided: the run is redone once with 4x the steps, and seeds still short are counted both ways); "
+    f"on all but a delta={DELTA} fraction of seeds",
     regime="Width = the profile's deep_width (64 in quick), depth 2..train_depth (4 quick, 10 standard, 12 nightly), eta = c / lambda_max(Theta(0)), "
     "c in [0.5, 1] (smaller steps need more than the 10 x steps budget to reach 1e-8); the paper's "
     "poly(n, L, 1/delta) width and its eta ~ 1/m are not run (Theta(0) carries the 1/m). Inputs: separated, i.i.d. sphere, "
-    "antipodal pairs, circle (delta-separated after the map to (x/sqrt2, 1/sqrt2)); near-parallel pairs (delta -> 0) are not drawn.",
+    "antipodal pairs, circle (delta-separated after the map to (x/sqrt2, 1/sqrt2)); near-parallel pairs (delta -> 0) are not drawn. "
+    "The seed sweep (issue 11, run seed 6) read a circle, n=10, depth 2, c=1 as failing on 9/32 seeds when a seed short of 1e-8 "
+    "counted as a failure: every seed that got there had ratio 0.97-1.26, the others had run out of steps; they are now undecided "
+    "(and rerun longer) instead.",
     examples={"quick": 3},
 )
 @given(spec=problems(max_n=10, geometries=SEPARATED_GEOMETRIES), depth=depths(), c=step_factors(0.5, 1.0))
 def test_gd_linear(spec, depth, c):
-    _gd_decades(spec, depth, c, lambda r: r <= DECADE_RATIO, "linear rate: decade ratio <= 2")
+    _gd_decades(spec, depth, c, _at_most(DECADE_RATIO), "linear rate: decade ratio <= 2")
 
 
 @claim(
@@ -422,4 +470,4 @@ def test_gd_linear(spec, depth, c):
 )
 @given(spec=problems(min_n=8, max_n=8, max_d=5, geometries=("separated",)), depth=st.just(2), c=st.just(0.75))
 def test_control_gd_sublinear(spec, depth, c):
-    _gd_decades(spec, depth, c, lambda r: r >= 10, "sublinear rate: decade ratio >= 10")
+    _gd_decades(spec, depth, c, _at_least(10.0), "sublinear rate: decade ratio >= 10")

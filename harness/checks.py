@@ -22,30 +22,46 @@ from .trajectory import Trajectory
 __all__ = ["decide_exponent", "decide_probability", "plot_rel_loss", "plot_scaling", "quantile_band"]
 
 
-def decide_probability(ev: Evidence, failed: torch.Tensor, delta: float, what: str) -> None:
+def decide_probability(
+    ev: Evidence, failed: torch.Tensor, delta: float, what: str, unknown: torch.Tensor | None = None
+) -> None:
     """Assert that ``failed`` (one bool per seed) is True on at most a ``delta`` fraction.
 
     Holds if the one-sided 95% upper bound on the failure rate is <= delta; fails (a
     falsification) if the lower bound is > delta; otherwise the example is undecided.
+
+    ``unknown`` (one bool per seed) marks seeds the run could not decide (e.g. a training run
+    that ended before the predicate could be read). They are bounded from both sides: the claim
+    holds only if it holds with every unknown seed counted as a failure, and fails only if it
+    fails with every unknown seed counted as a pass; anything between is undecided.
     """
     f = failed.flatten().to(torch.bool)
-    dec = binomial_decision(int(f.sum()), int(f.numel()), delta)
+    u = torch.zeros_like(f) if unknown is None else unknown.flatten().to(torch.bool)
+    if u.shape != f.shape:
+        raise ValueError(f"unknown has {u.numel()} entries for {f.numel()} seeds")
+    f = f & ~u
+    n_unknown = int(u.sum())
+    worst = binomial_decision(int(f.sum()) + n_unknown, int(f.numel()), delta)
+    best = binomial_decision(int(f.sum()), int(f.numel()), delta)
+    dec = worst if worst.decision == "holds" else best if best.decision == "violated" else (worst if n_unknown == 0 else best)
     ev.figure(
         f"P(fail): {what}",
         dec.estimate,
         predicted=f"<= {delta}",
-        interval=(dec.ci_low, dec.ci_high),
-        relation="one-sided exact 95% bounds over seeds",
+        interval=(best.ci_low, worst.ci_high),
+        relation="one-sided exact 95% bounds over seeds" + (f" ({n_unknown} undecided seeds counted both ways)" if n_unknown else ""),
     )
     ev.size(seeds=f.numel())
-    if dec.decision == "undecided":
+    if worst.decision != "holds" and best.decision != "violated":
+        extra = f" and {n_unknown} seed(s) the run could not decide" if n_unknown else ""
+        need = f"; about {dec.seeds_needed} seeds would decide" if not n_unknown else ""
         undecided(
-            f"{what}: {dec.failures}/{dec.trials} seeds failed, bounds [{dec.ci_low:.3f}, {dec.ci_high:.3f}] "
-            f"straddle delta={delta}; about {dec.seeds_needed} seeds would decide"
+            f"{what}: {int(f.sum())}/{dec.trials} seeds failed{extra}, bounds [{best.ci_low:.3f}, {worst.ci_high:.3f}] "
+            f"straddle delta={delta}{need}"
         )
-    assert dec.decision == "holds", (
-        f"{what} failed on {dec.failures}/{dec.trials} seeds: the failure rate is > delta={delta} "
-        f"with 95% confidence (lower bound {dec.ci_low:.3f})"
+    assert worst.decision == "holds", (
+        f"{what} failed on {best.failures}/{best.trials} seeds: the failure rate is > delta={delta} "
+        f"with 95% confidence (lower bound {best.ci_low:.3f})"
     )
 
 

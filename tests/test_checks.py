@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from hypothesis.errors import UnsatisfiedAssumption
 
-from harness.checks import decide_all, decide_exponents
+import torch
+
+from harness.checks import decide_all, decide_exponents, decide_probability
 from harness.claim import Evidence, undecided
 
 
@@ -50,3 +52,23 @@ def test_decide_all_runs_every_decision_then_fails_with_all_or_defers():
     assert ran[2:] == ["first", "later", "second", "ok"]  # nothing skipped after a failure
     with pytest.raises(UnsatisfiedAssumption, match="needs more seeds"):
         decide_all(ok, later)
+
+
+def test_decide_probability_bounds_undecided_seeds_from_both_sides():
+    def flags(k, n=32):
+        return torch.arange(n) < k
+
+    decide_probability(Evidence({}), flags(0), 0.1, "w")  # 0/32 holds
+    with pytest.raises(AssertionError, match="12/32"):
+        decide_probability(Evidence({}), flags(12), 0.1, "w")
+    # 9 seeds the run could not read: neither 0 nor 9 failures decides both ways -> undecided
+    unknown = torch.arange(32) >= 23
+    with pytest.raises(UnsatisfiedAssumption, match="9 seed"):
+        decide_probability(Evidence({}), flags(0), 0.1, "w", unknown=unknown)
+    # failures among the readable seeds alone prove the violation
+    with pytest.raises(AssertionError, match="12/32"):
+        decide_probability(Evidence({}), flags(12), 0.1, "w", unknown=unknown)
+    # a single unknown seed in 64 clean ones still holds when counted as a failure
+    decide_probability(Evidence({}), flags(0, 64), 0.1, "w", unknown=torch.arange(64) == 63)
+    with pytest.raises(ValueError, match="entries"):
+        decide_probability(Evidence({}), flags(0), 0.1, "w", unknown=flags(0, 8))
