@@ -1,7 +1,7 @@
 """Deep families: batched training and the torch.func empirical NTK against plain per-trial loops.
 
 Every trial is 100 steps of full-batch GD on L = 1/2 sum (u - y)^2 for one deep family
-(``harness.deep.DeepNet``: ``fc`` and ``resnet`` with softplus, ``he`` with ReLU, and ``cnn_resnet``
+(``harness.networks.deep.DeepNet``: ``fc`` and ``resnet`` with softplus, ``he`` with ReLU, and ``cnn_resnet``
 when the installed harness has it), depth H = 4, on ``ProblemSpec(n=20, d=10, seed=i)`` for trial
 i, with eta = 0.5 / lambda_max(Theta(0)) of trial 0. Per family and width m in (64, 256, 1024):
 
@@ -13,8 +13,8 @@ i, with eta = 0.5 / lambda_max(Theta(0)) of trial 0. Per family and width m in (
 
 And the empirical NTK Theta = J J^T of all trained layers at init, m in (64, 256):
 ``ntk_loop`` (per trial, per input ``torch.autograd.grad`` of the output, then J J^T) against
-``ntk_vmap`` (``harness.deep.empirical_ntk``: ``torch.func`` jacrev + vmap over inputs and trials) and
-``ntk_layerwise`` (``harness.deep.layerwise_ntk``: no Jacobians; fc, resnet, he).
+``ntk_vmap`` (``harness.networks.deep.empirical_ntk``: ``torch.func`` jacrev + vmap over inputs and trials) and
+``ntk_layerwise`` (``harness.networks.deep.layerwise_ntk``: no Jacobians; fc, resnet, he).
 
 Results go into the ``deep`` section of ``reports/bench.json`` (the two-layer engine's rows, written
 by ``bench_engine.py``, are kept; each script keeps the other's section).
@@ -40,16 +40,17 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import _cpu_busy, _loadavg, log, machine_info, sync, write_atomic
 
-from harness.deep import DeepNet, activation, empirical_ntk, layerwise_ntk, train_deep
-from harness.devices import configure_numerics
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generators
+from harness.networks.deep import DeepNet, activation, empirical_ntk, layerwise_ntk
+from harness.training.deep_engine import train_deep
+from harness.runtime.devices import configure_numerics
+from harness.data.problems import ProblemSpec
+from harness.runtime.seeding import trial_generators
 
 N, D, DEPTH = 20, 10, 4
 STEPS = 100  #: steps of one trial; trials_per_s is per 100-step trial
 WIDTHS = (64, 256, 1024)
 NTK_WIDTHS = (64, 256)
-LAYERWISE = ("fc", "resnet", "he")  # the families harness.deep.layerwise_ntk covers
+LAYERWISE = ("fc", "resnet", "he")  # the families harness.networks.deep.layerwise_ntk covers
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 FAMILIES = {"fc": "softplus", "resnet": "softplus", "he": "relu", "cnn_resnet": "softplus"}
 SEED_TAG = "bench.deep"
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             f"trials_per_s is {STEPS}-step trials per second (rows timed with fewer steps are scaled linearly).",
             "batched seconds is the median over repeats after an untimed warm-up; naive rows time one pass over their trials.",
             "checks: naive vs batched loss of trial 0 (same init, same data) and loop vs vmap and layerwise NTK.",
-            "ntk_layerwise: harness.deep.layerwise_ntk, (B_h B_h^T) * (x x^T) per layer, no Jacobians (fc, resnet, he).",
+            "ntk_layerwise: harness.networks.deep.layerwise_ntk, (B_h B_h^T) * (x x^T) per layer, no Jacobians (fc, resnet, he).",
         ],
         "checks": checks,
         "rows": rows,

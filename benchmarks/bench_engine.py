@@ -8,7 +8,7 @@ Engines, per width m in (100, 1000, 10000):
 
 * ``naive``: one trial at a time, ``NaiveTwoLayer`` + ``torch.optim.SGD``, autograd backward,
   ``loss.item()`` every step (how a user would write it);
-* ``engine``: ``harness.engine.train`` with T trials batched, ``record=LOSS_ONLY``;
+* ``engine``: ``harness.training.engine.train`` with T trials batched, ``record=LOSS_ONLY``;
 * ``engine+record``: the same with the default ``Record()`` (drift and flips every step), as
   the claims use it.
 
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import torch
 
-from harness.devices import configure_numerics
-from harness.engine import LOSS_ONLY, Record, train
-from harness.models import NaiveTwoLayer, TwoLayerReLU
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generators
+from harness.runtime.devices import configure_numerics
+from harness.training.engine import LOSS_ONLY, Record, train
+from harness.networks.two_layer import NaiveTwoLayer, TwoLayerReLU
+from harness.data.problems import ProblemSpec
+from harness.runtime.seeding import trial_generators
 
 SCHEMA = "theorem-check/bench"
 SCHEMA_VERSION = 1
@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             "gflops counts 4*n*m*d + 6*n*m useful flops per trial-step for every engine; fraction_of_peak divides "
             "it by the matmul peak of the same device and dtype (peaks).",
             "naive: NaiveTwoLayer + torch.optim.SGD, autograd backward, loss.item() every step, one trial at a time.",
-            "engine: harness.engine.train(record=LOSS_ONLY); engine+record: the default Record() (drift and flips every step).",
+            "engine: harness.training.engine.train(record=LOSS_ONLY); engine+record: the default Record() (drift and flips every step).",
             "CPU timings are sensitive to other busy processes (torch's thread pool oversubscribes): "
             "machine.cpu_busy_before is the fraction of all cores other processes used in the 0.5 s before the run "
             "(above ~0.25 the rows are suspect); loadavg_start/loadavg_end are the 1/5/15-min load averages.",

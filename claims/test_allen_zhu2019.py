@@ -38,11 +38,12 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
-from harness.deep import DeepNet, empirical_ntk, he_forward_norms, he_signal_norms, train_deep
-from harness.papers import AZLS
-from harness.shared_work import shared_work
-from harness.strategies import depths, problems, step_factors
+from harness.contract.checks import decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
+from harness.networks.deep import DeepNet, empirical_ntk, he_forward_norms, he_signal_norms
+from harness.training.deep_engine import train_deep
+from harness.contract.papers import AZLS
+from harness.runtime.shared_work import shared_work
+from harness.data.strategies import depths, problems, step_factors
 
 #: input geometries drawn by the training claims: every one is delta-separated once mapped to (x / sqrt 2, 1 / sqrt 2)
 #: (an antiparallel pair x, -x lands at distance sqrt 2). Not drawn: "near_parallel" (angles down to 1e-3, so delta ->

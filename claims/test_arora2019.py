@@ -19,10 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import Record, TwoLayerReLU, claim, device, dtype, evidence, profile, train, trial_generators
-from harness.checks import decide_exponent, plot_scaling
-from harness.papers import ARORA2019
-from harness.strategies import problems, step_factors
-from harness.sweeps import width_sweep
+from harness.contract.checks import decide_exponent, plot_scaling
+from harness.contract.papers import ARORA2019
+from harness.data.strategies import problems, step_factors
+from harness.training.sweeps import width_sweep
 
 REGIME = "kappa = 1 (standard init) with the residual's actual start u(0) - y in place of -y; eta = c / lambda_max(H^inf)"
 #: inputs with lambda_0 > 0 by construction, and every bounded label kind of the harness

@@ -10,7 +10,7 @@ comes from sup ||w_alpha(t) - w_0|| <= (T R(alpha h(w_0)))^{1/2} / alpha, which 
 hence the centering. (Statement checked against a proof write-up of Theorem 2.2, github
 smithhenryd/Lazy-Training main.tex, not against the paper's own text.)
 
-Model: ``harness.deep.DeepNet`` family ``fc`` at a fixed width (the profile's deep_width; 64 in quick), NTK
+Model: ``harness.networks.deep.DeepNet`` family ``fc`` at a fixed width (the profile's deep_width; 64 in quick), NTK
 parameterization, all layers trained, centered h(w) = f(w) - f(w_0); R(u) = 1/2 sum (u_i - y_i)^2;
 ``train_deep(alpha=, center=True)``. GD with eta = c / lambda_max(Theta_0) for every alpha: the outputs
 u = alpha (f - f_0) move by -eta Theta (u - y) to first order whatever alpha is (the two alphas cancel), so
@@ -38,21 +38,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_exponents, plot_scaling
-from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.linearize import linearization_gap, linearized_outputs
-from harness.papers import CHIZAT2019
-from harness.problems import ProblemSpec
-from harness.shared_work import shared_work
-from harness.stats import fit_exponent
-from harness.strategies import depths, problems, step_factors
+from harness.contract.checks import decide_exponents, plot_scaling
+from harness.networks.deep import DeepNet, empirical_ntk
+from harness.training.deep_engine import train_deep
+from harness.analysis.linearize import linearization_gap, linearized_outputs
+from harness.contract.papers import CHIZAT2019
+from harness.data.problems import ProblemSpec
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import fit_exponent
+from harness.data.strategies import depths, problems, step_factors
 
 ALPHAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)  #: the scale factors swept (every profile)
 TOL_MOVE = 0.1  #: margin of the movement exponent (the catalogue's -1 +- 0.1)
 TOL_GAP = 0.15  #: margin of the one-sided output-gap exponent
 LAZY_ID = "chizat2019.lazy_alpha"
 UNC_ID = "chizat2019.control.uncentered"
-#: Theorem 2.2 asks nothing of the inputs (no positive-definite kernel): every geometry of harness.problems
+#: Theorem 2.2 asks nothing of the inputs (no positive-definite kernel): every geometry of harness.data.problems
 ALL_GEOMETRIES = ("sphere", "near_parallel", "separated", "circle", "antipodal", "antiparallel", "duplicate")
 LABELS = ("gaussian", "sign", "teacher", "teacher_linear")
 
@@ -172,7 +173,7 @@ def _lazy(spec, act, depth, c, center, cid, *, control: bool):
     f"||u(k) - u_lin(k)|| / ||u(0) - y|| (= ||y||: centered) is at most -1 + {TOL_GAP} (95% CI below), u = alpha (f - f_0), u_lin(k+1) = u_lin(k) - "
     "eta Theta_0 (u_lin(k) - y), u_lin(0) = 0; no run diverges",
     assumptions="smooth activations (softplus, tanh, gelu: Dh locally Lipschitz), MSE (Lipschitz gradient), unit inputs of "
-    "every geometry of harness.problems (a circle has d = 2), gaussian, sign, teacher and linear-teacher labels, n <= 10, n/d <= 2, "
+    "every geometry of harness.data.problems (a circle has d = 2), gaussian, sign, teacher and linear-teacher labels, n <= 10, n/d <= 2, "
     "depth 2..train_depth (4 quick, 10 standard, 12 nightly), all layers trained, c in [0.25, 1]",
     regime="alpha = 1..128 at one width (quick 64, standard 256, nightly 1024) and a finite horizon of steps/3 GD steps; "
     "the theorem is for gradient flow, GD with eta <= 1/lambda_max(Theta_0) stands for it.",

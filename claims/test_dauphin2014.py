@@ -51,13 +51,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import ProblemSpec, claim, device, evidence, profile, trial_generators, undecided
-from harness.checks import decide_probability
-from harness.critical import CriticalPoints, Objective, distinct, find_critical_points, gd_snapshots, mlp_objective, spearman_bootstrap
-from harness.mlp import MLP
-from harness.papers import DAUPHIN2014
-from harness.seeding import generator
-from harness.shared_work import shared_work
-from harness.stats import binomial_decision
+from harness.contract.checks import decide_probability
+from harness.analysis.critical import CriticalPoints, Objective, distinct, find_critical_points, gd_snapshots, mlp_objective, spearman_bootstrap
+from harness.networks.mlp import MLP
+from harness.contract.papers import DAUPHIN2014
+from harness.runtime.seeding import generator
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import binomial_decision
 
 SWEEP_ID = "dauphin2014.critical_points"  #: seed namespace shared by every claim of this module
 WEIGHT_DECAY = 1e-3

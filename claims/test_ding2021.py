@@ -65,13 +65,13 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_all, decide_exponent, decide_probability, plot_scaling
-from harness.mf_resnet import MFResNet, sliced_w1, train_mf
-from harness.papers import DCLW2021
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generator
-from harness.shared_work import shared_work
-from harness.stats import fit_exponent
+from harness.contract.checks import decide_all, decide_exponent, decide_probability, plot_scaling
+from harness.networks.mf_resnet import MFResNet, sliced_w1, train_mf
+from harness.contract.papers import DCLW2021
+from harness.data.problems import ProblemSpec
+from harness.runtime.seeding import trial_generator
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import fit_exponent
 
 ETA = 1.0  #: training time per GD step (the step is eta L M)
 EPS = 1e-3  #: zero loss means E(s) <= EPS E(0)
@@ -272,7 +272,7 @@ _ZERO_REGIME = (
     "eta = 1 (training time 300 quick, 1000 standard, 2000 nightly). The paper's L(eps), M(eps, delta) were not found: "
     "the empirical threshold on the grid is reported instead. The paper's regularizer E_s is not used (plain GD on E). "
     "Drawn: the data (d, n, seed); the activation is tanh only (the paper's 'smooth activation'; softplus, also in "
-    "harness.mf_resnet, is not drawn: each example is a full L x M grid sweep of ~7 s CPU in quick), unit inputs "
+    "harness.networks.mf_resnet, is not drawn: each example is a full L x M grid sweep of ~7 s CPU in quick), unit inputs "
     "uniform on the sphere, Gaussian labels."
 )
 

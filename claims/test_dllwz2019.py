@@ -22,10 +22,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators
-from harness.checks import decide_probability, plot_rel_loss
-from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.papers import DLLWZ
-from harness.strategies import depths, problems, step_factors
+from harness.contract.checks import decide_probability, plot_rel_loss
+from harness.networks.deep import DeepNet, empirical_ntk
+from harness.training.deep_engine import train_deep
+from harness.contract.papers import DLLWZ
+from harness.data.strategies import depths, problems, step_factors
 
 DELTA = 0.1
 

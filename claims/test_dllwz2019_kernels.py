@@ -1,7 +1,7 @@
 """Kernel claims of Du, Lee, Li, Wang, Zhai (2019), "Gradient Descent Finds Global Minima of Deep
 Neural Networks", arXiv:1811.03804 (ICML 2019): the Gram matrix at initialization and during training.
 
-Networks (catalogue section B, ``harness.deep.DeepNet``): fully connected
+Networks (catalogue section B, ``harness.networks.deep.DeepNet``): fully connected
 x^(h) = sqrt(c_sigma/m) sigma(W^(h) x^(h-1)) and ResNet x^(h) = x^(h-1) + c_res/(H sqrt m) sigma(W^(h) x^(h-1))
 (c_res = 0.1); f = a^T x^(H); every entry N(0, 1); all layers trained; L = 1/2 sum (f - y)^2.
 Theta(theta) is the empirical NTK of all trained tensors (W^(1..H) and a), Theta^inf the analytic one
@@ -18,8 +18,8 @@ Theta(theta) is the empirical NTK of all trained tensors (W^(1..H) and a), Theta
   arXiv:1909.08156), so the Gram predicate is the paper's one-sided bound "exponent <= -1/2", and the
   fitted exponent is reported next to -1.
 
-The empirical NTK is computed layer by layer (``harness.deep.layerwise_ntk``: (B_h B_h^T) * (x^(h-1) x^(h-1)^T)
-summed over the layers, B_h = df/dg^(h) by autograd), which equals ``harness.deep.empirical_ntk`` to
+The empirical NTK is computed layer by layer (``harness.networks.deep.layerwise_ntk``: (B_h B_h^T) * (x^(h-1) x^(h-1)^T)
+summed over the layers, B_h = df/dg^(h) by autograd), which equals ``harness.networks.deep.empirical_ntk`` to
 rounding (tests/test_deep.py; re-checked inside every example at the smallest width)
 and costs O(n m^2) per trial instead of materialising n x (H m^2) Jacobians: 100-200x faster at
 m >= 256, which is what makes m up to 1024 affordable in the quick profile.
@@ -36,13 +36,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_exponents, plot_scaling
-from harness.deep import DeepNet, analytic_ntk, empirical_ntk, layerwise_ntk, train_deep
-from harness.papers import DLLWZ
-from harness.stats import fit_exponent
-from harness.strategies import depths, problems, step_factors
+from harness.contract.checks import decide_exponents, plot_scaling
+from harness.networks.deep import DeepNet, analytic_ntk, empirical_ntk, layerwise_ntk
+from harness.training.deep_engine import train_deep
+from harness.contract.papers import DLLWZ
+from harness.contract.stats import fit_exponent
+from harness.data.strategies import depths, problems, step_factors
 
-#: every activation DeepNet and the analytic kernels both support (harness.deep.C_SIGMA)
+#: every activation DeepNet and the analytic kernels both support (harness.networks.deep.C_SIGMA)
 ACTIVATIONS = ("relu", "softplus", "tanh", "gelu")
 TOL = 0.15  #: equivalence margin of every exponent (the catalogue's -1/2 +- 0.15)
 MAX_WIDTH = 4096  #: largest width of any sweep (the init draws (H-1) m^2 normals per seed on the CPU)
@@ -96,7 +97,7 @@ def gram_seeds() -> int:
 
 
 def _self_check(net: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor, theta: torch.Tensor) -> None:
-    """Compare :func:`layerwise_ntk` with ``harness.deep.empirical_ntk`` (torch.func) on two trials; a
+    """Compare :func:`layerwise_ntk` with ``harness.networks.deep.empirical_ntk`` (torch.func) on two trials; a
     mismatch is an error of the harness, not a falsification of the claim."""
     sub = {k: v[:2].to(torch.float64).cpu() for k, v in params.items()}
     ref = empirical_ntk(net, sub, X.to(torch.float64))
@@ -104,7 +105,7 @@ def _self_check(net: DeepNet, params: dict[str, torch.Tensor], X: torch.Tensor, 
     err = float((got - ref).abs().max() / ref.abs().max())
     tol = 1e-10 if theta.dtype == torch.float64 else 1e-4
     if not err <= tol:
-        raise RuntimeError(f"layerwise_ntk disagrees with harness.deep.empirical_ntk: relative error {err:.3g} > {tol:g}")
+        raise RuntimeError(f"layerwise_ntk disagrees with harness.networks.deep.empirical_ntk: relative error {err:.3g} > {tol:g}")
 
 
 def _chunks(net: DeepNet, d: int, gens: Sequence[torch.Generator]) -> list[Sequence[torch.Generator]]:
@@ -191,9 +192,9 @@ _NTK_GIVEN = {
     quantifier="scaling",
     predicate=f"slope of log(||Theta(0) - Theta^inf||_2 / ||Theta^inf||_2) against log m is -1/2 +- {TOL} (95% CI "
     "inside), every seed a point; Theta(0) the empirical NTK of all layers (W^(1..H) and a), Theta^inf the analytic "
-    "one (harness.deep_kernels, same normalisation); widths doubling from deep_width/2 (quick 32..1024), 6 x "
+    "one (harness.kernels.infinite_width, same normalisation); widths doubling from deep_width/2 (quick 32..1024), 6 x "
     "scaling_seeds seeds per width (24 in quick)",
-    assumptions="unit inputs of every geometry of harness.problems (sphere, near-parallel, separated, circle, antipodal and "
+    assumptions="unit inputs of every geometry of harness.data.problems (sphere, near-parallel, separated, circle, antipodal and "
     "antiparallel pairs, a duplicate: the concentration needs none excluded; labels do not enter), n <= 10, n/d <= 2 (a circle "
     "has d = 2); relu, softplus, tanh, gelu; depth 2..train_depth (4 quick, 10 standard, 12 nightly); ResNet c_res = 0.1",
     regime="The lemma's width (m = Omega(n^2 log(Hn/delta) 2^O(H) / lambda^2)) and constant are not encoded: the claim "

@@ -11,10 +11,10 @@ width of one of the proofs' width conditions, the concentration of the Gram matr
 for fc), in relative form:
 
 * a seed *succeeds* at (family, H, m) when r = ||Theta(0) - Theta^inf||_2 / ||Theta^inf||_2 <= TAU = 1/2, Theta(0)
-  the empirical NTK of all layers (``harness.deep.layerwise_ntk``, tested against torch.func in
+  the empirical NTK of all layers (``harness.networks.deep.layerwise_ntk``, tested against torch.func in
   tests/test_deep.py), Theta^inf the analytic one (``harness.deep_kernels``);
 * the config *holds* when P(r > TAU) <= DELTA = 1/4 over the init, decided by exact binomial bounds over
-  ``profile().replicates`` seeds, up to 4x as many where a trial is cheap (``harness.stats.binomial_decision``:
+  ``profile().replicates`` seeds, up to 4x as many where a trial is cheap (``harness.contract.stats.binomial_decision``:
   holds / violated / undecided; the seeds of a width are drawn until the decision cannot change any more,
   which gives exactly the decision of all of them);
 * the threshold width m*(H) is the smallest width of the doubling grid 4, 8, ..., 8 deep_width at which the config
@@ -91,12 +91,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.deep import DeepNet, analytic_ntk, layerwise_ntk
-from harness.papers import DLLWZ
-from harness.problems import ProblemSpec
-from harness.shared_work import shared_work
-from harness.stats import binomial_decision, fit_exponent
-from harness.strategies import problems
+from harness.networks.deep import DeepNet, analytic_ntk, layerwise_ntk
+from harness.contract.papers import DLLWZ
+from harness.data.problems import ProblemSpec
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import binomial_decision, fit_exponent
+from harness.data.strategies import problems
 
 CLAIM_ID = "dllwz2019.width_vs_depth"
 TWIN_ID = "dllwz2019.control.fc_width_flat_in_depth"

@@ -21,11 +21,11 @@ import torch
 from hypothesis import given, reject
 
 from harness import Record, TwoLayerReLU, claim, device, dtype, evidence, kernels, profile, train, trial_generators, undecided
-from harness.checks import decide_all, decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
-from harness.papers import DZPS
-from harness.seeding import trial_generator
-from harness.strategies import multipliers, problems, step_factors
-from harness.sweeps import width_sweep
+from harness.contract.checks import decide_all, decide_exponent, decide_probability, plot_rel_loss, plot_scaling, quantile_band
+from harness.contract.papers import DZPS
+from harness.runtime.seeding import trial_generator
+from harness.data.strategies import multipliers, problems, step_factors
+from harness.training.sweeps import width_sweep
 
 DELTA = 0.1  #: the failure probability the "with probability >= 1 - delta" claims are checked at
 ALL_GEOMETRIES = ("sphere", "near_parallel", "separated", "circle", "antipodal", "antiparallel", "duplicate")

@@ -8,9 +8,9 @@ is bracketed by a doubling grid of widths trained from 16 n down, m_fail < m* <=
 for 4 disjoint groups of 8 seeds: 4 independent estimates of one threshold, whose spread is its
 seed-to-seed noise (a threshold read from one set of seeds moved by 2-4x between seed sets). The
 exponent alpha of m* ~ n^alpha is fitted through the brackets' geometric midpoints, every group a point,
-with a 95% t-interval (harness.stats.fit_exponent); the card also gives the certified range of every
+with a 95% t-interval (harness.contract.stats.fit_exponent); the card also gives the certified range of every
 power law through the brackets of all 32 seeds as one group, where one exists
-(harness.stats.bracketed_exponent).
+(harness.contract.stats.bracketed_exponent).
 
 The width each theorem asks, constants and logarithms dropped, and its exponent in n at fixed n/d:
   Du, Zhai, Poczos, Singh 2018 (arXiv:1810.02054, Theorems 3.2 and 4.1; first layer trained, ReLU,
@@ -37,12 +37,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import claim, evidence, profile, undecided
-from harness.papers import DZPS
-from harness.problems import ProblemSpec
-from harness.shared_work import shared_work
-from harness.stats import bracketed_exponent, fit_exponent
-from harness.strategies import seeds, step_factors
-from harness.sweeps import threshold_bracket
+from harness.contract.papers import DZPS
+from harness.data.problems import ProblemSpec
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import bracketed_exponent, fit_exponent
+from harness.data.strategies import seeds, step_factors
+from harness.training.sweeps import threshold_bracket
 
 LAW_ID = "du2018.thm4.1.threshold_law"
 TOP = 16  #: the doubling grid starts at 16 n (m* is about n: DESIGN, measured facts)

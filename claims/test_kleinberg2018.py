@@ -43,12 +43,12 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from harness import claim, evidence, profile, undecided
-from harness.checks import decide_all, decide_probability
-from harness.papers import KLEINBERG2018
-from harness.seeding import generator, trial_generator
-from harness.shared_work import shared_work
-from harness.stats import binomial_decision
-from harness.toy_landscapes import (
+from harness.contract.checks import decide_all, decide_probability
+from harness.contract.papers import KLEINBERG2018
+from harness.runtime.seeding import generator, trial_generator
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import binomial_decision
+from harness.networks.toy_landscapes import (
     Landscape,
     convolved_grad_quadrature,
     simulate,
@@ -385,7 +385,7 @@ def test_sgd_escapes_sharp_minima(spec):
     expect="falsified",
     control_of=ESCAPE_ID,
     predicate=f"runs of noisy GD (eta s = 2 w, D = 1) ending near x* are at most a delta={DELTA} fraction",
-    notes="Shares the simulation of the claim's first example (harness.shared_work).",
+    notes="Shares the simulation of the claim's first example (harness.runtime.shared_work).",
 )
 @given(spec=st.just(ToySpec(dim=1, ratio=2.0, seed=0)))
 def test_control_narrow_minimum_traps(spec):
@@ -485,7 +485,7 @@ def _smoothed(spec: ToySpec, cid: str, *, smoothed: bool, S: dict | None = None)
     "gradient descent on f convolved with the law of eta omega.",
     quantifier="identity",
     # an identity in law checked by a Monte Carlo z test (alpha = 1e-3 an example): a falsification must
-    # recur on fresh Monte Carlo samples before it is reported (harness.claim, error control)
+    # recur on fresh Monte Carlo samples before it is reported (harness.contract.claim, error control)
     statistical=True,
     predicate="at 8 points per well along each well's ray, the Monte Carlo mean of y' - y (the simulator's step x' = y - eta omega, "
     "y' = x' - eta grad f(x')) equals -eta x (trapezoidal quadrature of grad f against N(0, (eta s)^2 I) for D <= 2, the "

@@ -9,7 +9,7 @@ O(n^-1/2). f^lin is the first-order Taylor expansion of the network in its param
 term, ||theta_t - theta_0|| = O(1) read as a relative change O(n^-1/2), could not be checked against the
 paper's text here.)
 
-Network (``harness.deep.DeepNet``, family ``fc``, catalogue section B): x^(h) = sqrt(c_sigma/m) sigma(W^(h) x^(h-1)),
+Network (``harness.networks.deep.DeepNet``, family ``fc``, catalogue section B): x^(h) = sqrt(c_sigma/m) sigma(W^(h) x^(h-1)),
 f = a^T x^(H); every entry N(0, 1), all layers trained: the NTK parameterization. L = 1/2 sum (f - y)^2,
 full-batch GD with eta = c / lambda_max(Theta_0), c <= 1 < 2 lambda_max / (lambda_min + lambda_max), the same
 c at every width. Under GD the linearized model's training outputs follow exactly
@@ -47,14 +47,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.checks import decide_exponents, plot_scaling
-from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.linearize import linearization_gap, linearized_outputs
-from harness.papers import LEE2019
-from harness.problems import ProblemSpec
-from harness.shared_work import shared_work
-from harness.stats import fit_exponent
-from harness.strategies import depths, problems, step_factors
+from harness.contract.checks import decide_exponents, plot_scaling
+from harness.networks.deep import DeepNet, empirical_ntk
+from harness.training.deep_engine import train_deep
+from harness.analysis.linearize import linearization_gap, linearized_outputs
+from harness.contract.papers import LEE2019
+from harness.data.problems import ProblemSpec
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import fit_exponent
+from harness.data.strategies import depths, problems, step_factors
 
 TOL = 0.15  #: equivalence margin of every exponent (the catalogue's -1/2 +- 0.15)
 MAX_WIDTH = 4096

@@ -47,13 +47,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from harness import ProblemSpec, claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness import paths as pth
-from harness.checks import decide_exponent, decide_probability, plot_scaling, quantile_band
-from harness.mlp import MLP
-from harness.papers import DRAXLER2018, GARIPOV2018
-from harness.shared_work import shared_work
-from harness.stats import compare_exponent, fit_exponent
-from harness.strategies import problems
+from harness.analysis import paths as pth
+from harness.contract.checks import decide_exponent, decide_probability, plot_scaling, quantile_band
+from harness.networks.mlp import MLP
+from harness.contract.papers import DRAXLER2018, GARIPOV2018
+from harness.runtime.shared_work import shared_work
+from harness.contract.stats import compare_exponent, fit_exponent
+from harness.data.strategies import problems
 
 TAU = 0.05  #: barrier allowed on a found path, as a fraction of L(init) - L_min (the catalogue's 0.01-0.05)
 RATIO = 10.0  #: the segment's barrier must exceed the found path's by this factor

@@ -10,7 +10,7 @@ appears ("the equilibrium distribution is invariant under a simultaneous rescali
 and batch size"), and higher eta / B favours wider minima (Theorem 2: the weight of a minimum grows
 with n and falls with det H).
 
-Setting (harness.mlp): a one-hidden-layer tanh MLP (d, h, 1), standard parameterisation (LeCun init),
+Setting (harness.networks.mlp): a one-hidden-layer tanh MLP (d, h, 1), standard parameterisation (LeCun init),
 mean-square loss on a fixed dataset of n unit-norm inputs with Gaussian labels (a memorisation task
 whose loss stays well above 0, so the gradient noise does not vanish); plain SGD without momentum or
 weight decay (minibatches of B distinct examples per step, each trial from its own generator). Every
@@ -18,7 +18,7 @@ seed starts every (eta, B) from the same initialisation (paired comparisons). Ea
 SDE time t = eta x steps (steps = t / eta): runs with equal eta / B therefore also see equal epochs
 (steps x B / n = t / (n eta / B)), and across the grid only the noise temperature eta / B differs. The
 sharpness is the top Hessian eigenvalue of the full-batch loss at the last iterate (batched power
-iteration, harness.hessian, checked against Lanczos on two runs); the loss reached is the full-batch
+iteration, harness.analysis.hessian, checked against Lanczos on two runs); the loss reached is the full-batch
 loss averaged over the last 10% of the SDE time.
 
 Measured (quick: n = 64, d = 5, h in {12, 16, 24}, t = 50, eta in {0.025, 0.05, 0.1}, B in {8, 16, 32},
@@ -44,10 +44,10 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from harness import ProblemSpec, claim, device, dtype, evidence, profile, trial_generators, undecided
-from harness.hessian import lanczos, loss_fn, top_eigenvalue
-from harness.mlp import MLP, train_mlp
-from harness.papers import JASTRZEBSKI2017
-from harness.shared_work import shared_work
+from harness.analysis.hessian import lanczos, loss_fn, top_eigenvalue
+from harness.networks.mlp import MLP, train_mlp
+from harness.contract.papers import JASTRZEBSKI2017
+from harness.runtime.shared_work import shared_work
 
 SHARP_MARGIN = 0.05  #: equivalence margin on log(lambda_max(a) / lambda_max(b)) (5%)
 LOSS_MARGIN = 0.02  #: equivalence margin on log(L(a) / L(b)) (2%)
@@ -403,7 +403,7 @@ def test_lr_over_batch(spec):
     control_of=CLAIM_ID,
     predicate=f"for every eta of the grid and every B with 4B in it, the {CONFIDENCE:.0%} t-interval of mean log(lambda_max(eta, B) / "
     f"lambda_max(eta, 4B)) over seeds lies within +-{SHARP_MARGIN} (runs of equal SDE time, i.e. equal steps)",
-    notes="Shares the sweep of the claim's first example (harness.shared_work). Four times the batch at the same eta is a quarter of the "
+    notes="Shares the sweep of the claim's first example (harness.runtime.shared_work). Four times the batch at the same eta is a quarter of the "
     "noise temperature: the minima are sharper.",
     examples={"quick": 1},
 )

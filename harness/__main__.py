@@ -1,6 +1,6 @@
 """``python -m harness``: the theorem-check command line (see harness.cli)."""
 
-from .cli import main
+from .tools.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

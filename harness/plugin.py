@@ -24,8 +24,8 @@ import time
 
 import pytest
 
-from .claim import RESULT_SINK
-from .devices import (
+from .contract.claim import RESULT_SINK
+from .runtime.devices import (
     DeviceError,
     RunSettings,
     configure_numerics,
@@ -35,9 +35,9 @@ from .devices import (
     resolve_dtype,
     visible_gpus,
 )
-from .budget import CostsError, SearchSettings, load_costs
-from .profiles import PROFILES, current_profile, set_profile
-from .runtime import run_settings, search, set_run_settings, set_search
+from .runtime.budget import CostsError, SearchSettings, load_costs
+from .runtime.profiles import PROFILES, current_profile, set_profile
+from .runtime.session import run_settings, search, set_run_settings, set_search
 
 PROPERTY = "theorem_check"
 GPUS_KEY = "theorem_check_gpus"  #: workerinput: the GPU list the controller hands out
@@ -349,7 +349,7 @@ class ClaimsCollector:
         report_dir = config.rootpath / config.getoption("--claims-report-dir")
         self.written = write_report(report, report_dir)
         if not config.getoption("--claims-no-history"):
-            from .history import HistoryError, append_run
+            from .tools.history import HistoryError, append_run
 
             store = config.getoption("--claims-history") or str(report_dir / "history.jsonl")
             try:

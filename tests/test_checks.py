@@ -8,8 +8,8 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 import torch
 
-from harness.checks import decide_all, decide_exponents, decide_probability
-from harness.claim import Evidence, undecided
+from harness.contract.checks import decide_all, decide_exponents, decide_probability
+from harness.contract.claim import Evidence, undecided
 
 
 def test_decide_exponents_records_every_fit_then_fails_or_defers():

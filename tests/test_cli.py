@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.profiles import PROFILES
+from harness.tools.cli import main
+from harness.runtime.profiles import PROFILES
 
 
 def _tag() -> str:
@@ -65,9 +65,9 @@ def _claims_dir(tmp_path: Path, tag: str, body: str | None = None) -> Path:
 
 
 def _fake_result(claim_id: str, verdict: str = "confirmed") -> dict:
-    """A result dict as harness.claim._result produces it, with one plot."""
-    from harness.claim import ClaimInfo, ClaimRun, Evidence, _result
-    from harness.papers import DZPS
+    """A result dict as harness.contract.claim._result produces it, with one plot."""
+    from harness.contract.claim import ClaimInfo, ClaimRun, Evidence, _result
+    from harness.contract.papers import DZPS
 
     info = ClaimInfo(id=claim_id, paper=DZPS, theorem="Theorem 0 (test)", statement="x + 0 == x", quantifier="identity")
     run = ClaimRun(info)
@@ -82,7 +82,7 @@ def _fake_result(claim_id: str, verdict: str = "confirmed") -> dict:
 
 
 def _write_report(path: Path, claims: list[dict]) -> Path:
-    from harness.devices import RunSettings
+    from harness.runtime.devices import RunSettings
     from harness.report import build_report
 
     rep = build_report(claims, profile="quick", settings=RunSettings(), started=time.time(), root=str(path), argv=["pytest"], workers=0)

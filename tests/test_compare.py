@@ -1,4 +1,4 @@
-"""harness.compare and ``python -m harness report RUN --compare BASELINE`` / ``baseline``, on
+"""harness.tools.compare and ``python -m harness report RUN --compare BASELINE`` / ``baseline``, on
 constructed reports whose differences are known: verdict changes, figures moved beyond their
 intervals, new / removed / missing claims, slower claims; corrupt or foreign baselines."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.compare import compare_reports, comparison_lines, parse_fail_on
+from harness.tools.cli import main
+from harness.tools.compare import compare_reports, comparison_lines, parse_fail_on
 
 
 def make_result(
@@ -24,9 +24,9 @@ def make_result(
     figures: dict | None = None,
     args: dict | None = None,
 ) -> dict:
-    """A claim result as harness.claim._result makes it, with chosen figures and seconds."""
-    from harness.claim import ClaimInfo, ClaimRun, Evidence, _result
-    from harness.papers import DZPS
+    """A claim result as harness.contract.claim._result makes it, with chosen figures and seconds."""
+    from harness.contract.claim import ClaimInfo, ClaimRun, Evidence, _result
+    from harness.contract.papers import DZPS
 
     info = ClaimInfo(
         id=cid, paper=DZPS, theorem="Theorem 0 (test)", statement="-", expect=expect,
@@ -43,7 +43,7 @@ def make_result(
 
 
 def make_report(claims: list[dict], *, profile: str = "quick", missing: list[dict] | None = None) -> dict:
-    from harness.devices import RunSettings
+    from harness.runtime.devices import RunSettings
     from harness.report import build_report
 
     return build_report(claims, profile=profile, settings=RunSettings(), started=time.time(), root=".",

@@ -14,8 +14,8 @@ from hypothesis.errors import UnsatisfiedAssumption
 from scipy import stats as sps
 
 from harness import ProblemSpec, trial_generators
-from harness.claim import Evidence
-from harness.critical import (
+from harness.contract.claim import Evidence
+from harness.analysis.critical import (
     Objective,
     activation_derivatives,
     distinct,
@@ -27,8 +27,8 @@ from harness.critical import (
     objective,
     spearman_bootstrap,
 )
-from harness.hessian import hessian
-from harness.mlp import MLP
+from harness.analysis.hessian import hessian
+from harness.networks.mlp import MLP
 from claim_modules import load_claim_module
 
 

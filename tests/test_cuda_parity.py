@@ -1,7 +1,7 @@
 """CUDA against CPU, float64: the same numbers to 1e-10 (skipped on a machine without CUDA).
 
 Run by ``bash benchmarks/gpu_check.sh`` on a GPU machine, which also runs both benchmarks with
-``--device cuda`` and a timed slice of the standard profile. TF32 is off (harness.devices), so float64
+``--device cuda`` and a timed slice of the standard profile. TF32 is off (harness.runtime.devices), so float64
 results on the GPU differ from the CPU's only by the order of floating-point reductions.
 """
 
@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from harness import Record, TwoLayerReLU, train
-from harness.deep import DeepNet, empirical_ntk, layerwise_ntk, train_deep
-from harness.devices import configure_numerics
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generators
+from harness.networks.deep import DeepNet, empirical_ntk, layerwise_ntk
+from harness.training.deep_engine import train_deep
+from harness.runtime.devices import configure_numerics
+from harness.data.problems import ProblemSpec
+from harness.runtime.seeding import trial_generators
 
 pytestmark = [
     pytest.mark.gpu,

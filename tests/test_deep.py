@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from harness import ProblemSpec, kernels, trial_generators
-from harness.deep import C_SIGMA, DeepNet, activation, analytic_ntk, empirical_ntk, he_forward_norms, he_signal_norms, layerwise_ntk, train_deep
+from harness.networks.deep import C_SIGMA, DeepNet, activation, analytic_ntk, empirical_ntk, he_forward_norms, he_signal_norms, layerwise_ntk
+from harness.training.deep_engine import train_deep
 
 F64 = torch.float64
 

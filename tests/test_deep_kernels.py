@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from scipy import integrate
 from torch.func import jacrev, vmap
 
-from harness import deep_kernels as dk
+from harness.kernels import infinite_width as dk
 from harness import kernels
-from harness.deep import DeepNet
-from harness.problems import unit_rows
-from harness.stats import fit_exponent
+from harness.networks.deep import DeepNet
+from harness.data.problems import unit_rows
+from harness.contract.stats import fit_exponent
 
 F64 = torch.float64
 WIDTHS = (256, 1024, 4096)

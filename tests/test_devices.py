@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.devices import DTYPES, DeviceError, RunSettings, resolve_device, resolve_dtype
+from harness.runtime.devices import DTYPES, DeviceError, RunSettings, resolve_device, resolve_dtype
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 

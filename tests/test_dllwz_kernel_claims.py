@@ -9,8 +9,8 @@ import itertools
 import pytest
 
 from harness import ProblemSpec, trial_generators
-from harness.deep import DeepNet, layerwise_ntk
-from harness.profiles import PROFILES, current_profile, set_profile
+from harness.networks.deep import DeepNet, layerwise_ntk
+from harness.runtime.profiles import PROFILES, current_profile, set_profile
 from claim_modules import load_claim_module
 
 

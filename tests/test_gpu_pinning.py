@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from harness.devices import DeviceError, gpu_for_worker, pin_worker_gpu, visible_gpus
+from harness.runtime.devices import DeviceError, gpu_for_worker, pin_worker_gpu, visible_gpus
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ import os
 from hypothesis import given, strategies as st
 
 from harness import claim, evidence
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 def _probe(cid):

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from harness import ProblemSpec, trial_generators
-from harness.hessian import hessian, hvp, lanczos, loss_fn, top_eigenvalue
-from harness.mlp import MLP
+from harness.analysis.hessian import hessian, hvp, lanczos, loss_fn, top_eigenvalue
+from harness.networks.mlp import MLP
 
 
 def _quadratic(A: torch.Tensor):
@@ -76,8 +76,8 @@ def test_forward_mode_ad_does_not_print_torchs_jit_deprecation():
 
     code = (
         "import torch\n"
-        "from harness.hessian import hvp\n"
-        "from harness.critical import objective\n"
+        "from harness.analysis.hessian import hvp\n"
+        "from harness.analysis.critical import objective\n"
         "f = lambda t: (t ** 4).sum()\n"
         "print(hvp(f, torch.ones(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)).tolist())\n"
         "print(objective(f, 3).hessian(torch.ones(2, 3, dtype=torch.float64)).shape)\n"

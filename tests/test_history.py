@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.history import HistoryError, append_run, read_history, render_history_html, run_id, run_record
+from harness.tools.cli import main
+from harness.tools.history import HistoryError, append_run, read_history, render_history_html, run_id, run_record
 
 
 def make_result(cid: str, verdict: str = "confirmed", *, seconds: float = 0.5, exponent: float = 0.5, threshold: float = 256.0) -> dict:
-    from harness.claim import ClaimInfo, ClaimRun, Evidence, _result
-    from harness.papers import DZPS
+    from harness.contract.claim import ClaimInfo, ClaimRun, Evidence, _result
+    from harness.contract.papers import DZPS
 
     run = ClaimRun(ClaimInfo(id=cid, paper=DZPS, theorem="T", statement="-"))
     ev = Evidence({"x": 1})
@@ -32,7 +32,7 @@ def make_result(cid: str, verdict: str = "confirmed", *, seconds: float = 0.5, e
 
 
 def make_report(n_claims: int = 3, *, profile: str = "quick", **kw) -> dict:
-    from harness.devices import RunSettings
+    from harness.runtime.devices import RunSettings
     from harness.report import build_report
 
     claims = [make_result(f"t.c{i:03d}", **kw) for i in range(n_claims)]
@@ -169,7 +169,7 @@ def test_cli_history_add_and_render(tmp_path, capsys):
 CLAIM = '''
 from hypothesis import given, strategies as st
 from harness import claim, evidence
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 @claim(id="h.square", paper=DZPS, theorem="T1", statement="x * x >= 0")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import kernels
-from harness.problems import ProblemSpec, unit_rows
+from harness.data.problems import ProblemSpec, unit_rows
 
 F64 = torch.float64
 MC_SAMPLES = 200_000

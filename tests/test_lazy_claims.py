@@ -1,4 +1,4 @@
-"""harness.linearize and the helpers of claims/test_lee2019.py and claims/test_chizat2019.py: the linearized
+"""harness.analysis.linearize and the helpers of claims/test_lee2019.py and claims/test_chizat2019.py: the linearized
 GD recursion against a closed form and against GD on the linearization in parameter space (torch.func.jvp /
 vjp), train_deep's alpha / center objective against a hand computation, the width grids, and the planted
 false twins caught on small cases."""
@@ -12,9 +12,10 @@ import torch
 from torch.func import jvp, vjp
 
 from harness import ProblemSpec, trial_generators
-from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.linearize import linearization_gap, linearized_outputs
-from harness.profiles import PROFILES, current_profile, set_profile
+from harness.networks.deep import DeepNet, empirical_ntk
+from harness.training.deep_engine import train_deep
+from harness.analysis.linearize import linearization_gap, linearized_outputs
+from harness.runtime.profiles import PROFILES, current_profile, set_profile
 from claim_modules import load_claim_module
 
 

@@ -1,4 +1,4 @@
-"""harness.merge and ``python -m harness merge``: shards joined with no claim lost or doubled; a
+"""harness.tools.merge and ``python -m harness merge``: shards joined with no claim lost or doubled; a
 run split 1, 2 and 4 ways with pytest-split merges to the same verdicts and figures; a worker
 killed mid-run still leaves a report, with the lost claim listed; corrupt or foreign shard
 reports are clear errors and nothing is written."""
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.merge import merge_reports
+from harness.tools.cli import main
+from harness.tools.merge import merge_reports
 from harness.report import ReportError
 
 
 def make_result(cid: str, verdict: str = "confirmed") -> dict:
-    from harness.claim import ClaimInfo, ClaimRun, Evidence, _result
-    from harness.papers import DZPS
+    from harness.contract.claim import ClaimInfo, ClaimRun, Evidence, _result
+    from harness.contract.papers import DZPS
 
     run = ClaimRun(ClaimInfo(id=cid, paper=DZPS, theorem="T", statement="-"))
     ev = Evidence({"x": 1})
@@ -34,7 +34,7 @@ def make_result(cid: str, verdict: str = "confirmed") -> dict:
 
 def shard(path: Path, ids: list[str], *, group: int | None = None, splits: int | None = None, profile: str = "quick",
           missing: list[dict] | None = None) -> Path:
-    from harness.devices import RunSettings
+    from harness.runtime.devices import RunSettings
     from harness.report import build_report
 
     rep = build_report([make_result(i) for i in ids], profile=profile, settings=RunSettings(), started=time.time(), root=".",
@@ -146,10 +146,10 @@ import torch
 from hypothesis import given, strategies as st
 
 from harness import claim, evidence, undecided
-from harness.checks import decide_exponent
-from harness.papers import DZPS
-from harness.seeding import trial_generators
-from harness.stats import fit_exponent
+from harness.contract.checks import decide_exponent
+from harness.contract.papers import DZPS
+from harness.runtime.seeding import trial_generators
+from harness.contract.stats import fit_exponent
 
 
 def _scaling(cid, seed):
@@ -274,7 +274,7 @@ import signal
 from hypothesis import given, strategies as st
 
 from harness import claim
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 def _ok(cid):
@@ -327,7 +327,7 @@ STOPPER = """
 from hypothesis import given, strategies as st
 
 from harness import claim
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 @claim(id="stop.powerless", paper=DZPS, theorem="T", statement="(planted) holds everywhere", expect="falsified",

@@ -1,4 +1,4 @@
-"""harness.mf_resnet (the mean-field ResNet of Ding, Chen, Li, Wright) against a per-trial, per-neuron loop
+"""harness.networks.mf_resnet (the mean-field ResNet of Ding, Chen, Li, Wright) against a per-trial, per-neuron loop
 written from the equations (autograd for its gradient), and the helpers of claims/test_ding2021.py on small
 cases: every planted twin is caught."""
 
@@ -13,9 +13,9 @@ import torch
 from scipy import stats as sps
 
 from harness import ProblemSpec, trial_generators
-from harness.claim import _EVIDENCE, Evidence
-from harness.mf_resnet import MFResNet, sliced_w1, train_mf
-from harness.profiles import PROFILES, current_profile, set_profile
+from harness.contract.claim import _EVIDENCE, Evidence
+from harness.networks.mf_resnet import MFResNet, sliced_w1, train_mf
+from harness.runtime.profiles import PROFILES, current_profile, set_profile
 from claim_modules import load_claim_module
 
 

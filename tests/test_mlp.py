@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from harness import ProblemSpec, trial_generators
-from harness.mlp import MLP, train_mlp
+from harness.networks.mlp import MLP, train_mlp
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""harness.models and harness.engine: gradients, the batched GD loop, records, divergence, errors."""
+"""harness.networks.two_layer and harness.engine: gradients, the batched GD loop, records, divergence, errors."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from harness import engine, kernels
-from harness.engine import LOSS_ONLY, Record
-from harness.models import NaiveTwoLayer, Params, TwoLayerReLU
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generators
-from harness.trajectory import FLOOR_REL, Trajectory
+from harness.training.engine import LOSS_ONLY, Record
+from harness.networks.two_layer import NaiveTwoLayer, Params, TwoLayerReLU
+from harness.data.problems import ProblemSpec
+from harness.runtime.seeding import trial_generators
+from harness.training.trajectory import FLOOR_REL, Trajectory
 
 F64 = torch.float64
 SCALINGS = ("ntk", "mean_field", "none")

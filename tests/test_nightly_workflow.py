@@ -23,7 +23,7 @@ import pytest
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is a dev dependency: pip install -e .[dev]")
 
-from harness.cli import build_parser  # noqa: E402
+from harness.tools.cli import build_parser  # noqa: E402
 
 WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "nightly.yml"
 
@@ -32,7 +32,7 @@ import torch
 from hypothesis import given, strategies as st
 
 from harness import claim, evidence, trial_generators
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 def _draw(cid, k):

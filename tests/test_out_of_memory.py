@@ -10,12 +10,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness import deep, engine
-from harness.chunks import run_in_chunks
-from harness.deep import DeepNet, empirical_ntk, train_deep
-from harness.models import TwoLayerReLU
-from harness.problems import ProblemSpec
-from harness.seeding import trial_generators
+from harness.training import deep_engine as deep
+from harness.training import engine
+from harness.runtime.chunks import run_in_chunks
+from harness.networks.deep import DeepNet, empirical_ntk
+from harness.training.deep_engine import train_deep
+from harness.networks.two_layer import TwoLayerReLU
+from harness.data.problems import ProblemSpec
+from harness.runtime.seeding import trial_generators
 
 F64 = torch.float64
 

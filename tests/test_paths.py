@@ -1,4 +1,4 @@
-"""harness.paths against closed forms (a quadratic loss along the segment, Bezier end points and
+"""harness.analysis.paths against closed forms (a quadratic loss along the segment, Bezier end points and
 tangents, the arc length of a parabola), the bend fit and the string / NEB method on 2-D landscapes
 with a known minimum-energy path (a double-well ring, the Muller-Brown potential), and the planted
 controls of claims/test_mode_connectivity.py caught on a small case."""
@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from harness import ProblemSpec, trial_generators
-from harness import paths as pth
-from harness.mlp import MLP, train_mlp
-from harness.seeding import generator
+from harness.analysis import paths as pth
+from harness.networks.mlp import MLP, train_mlp
+from harness.runtime.seeding import generator
 from claim_modules import load_claim_module
 
 
@@ -278,7 +278,7 @@ def test_curve_claims_hold_on_the_same_small_case(small):
 
 
 def test_width_grids_of_every_profile():
-    from harness.profiles import PROFILES, current_profile, set_profile
+    from harness.runtime.profiles import PROFILES, current_profile, set_profile
 
     before = current_profile().name
     try:

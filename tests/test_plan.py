@@ -1,4 +1,4 @@
-"""Run plans (harness.plan and ``python -m harness plan``)."""
+"""Run plans (harness.tools.plan and ``python -m harness plan``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.plan import device_factor, plan_claims, run_costs, work_ratio
-from harness.profiles import PROFILES
+from harness.tools.cli import main
+from harness.tools.plan import device_factor, plan_claims, run_costs, work_ratio
+from harness.runtime.profiles import PROFILES
 
 Q, S, N = PROFILES["quick"], PROFILES["standard"], PROFILES["nightly"]
 
@@ -59,7 +59,7 @@ def test_run_costs_use_the_claims_own_seconds():
 TOY = '''
 from hypothesis import given, strategies as st
 from harness import claim
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 @claim(id="p.one", paper=DZPS, theorem="T", statement="s", examples={"quick": 3})

@@ -14,7 +14,7 @@ import pytest
 CLAIMS = '''
 from hypothesis import given, strategies as st
 from harness import claim, evidence, undecided
-from harness.papers import DZPS
+from harness.contract.papers import DZPS
 
 
 @claim(id="t.true_claim", paper=DZPS, theorem="T1", statement="x * x >= 0 for every integer x")
@@ -145,7 +145,7 @@ def test_strict_makes_inconclusive_fail(claims_dir: pytest.Pytester) -> None:
 
 def test_ci_variable_does_not_change_the_profile(claims_dir: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
-    from harness.budget import write_costs
+    from harness.runtime.budget import write_costs
 
     costs = claims_dir.path / "costs.json"  # a cost that plans the quick profile's cap: a fixed count
     write_costs(costs, "quick", {"t.true_claim": 1e-4})
@@ -199,7 +199,7 @@ def test_bad_options_are_clear_errors(claims_dir: pytest.Pytester, option: str, 
 
 def test_claim_decorator_needs_given() -> None:
     from harness import claim
-    from harness.papers import DZPS
+    from harness.contract.papers import DZPS
 
     with pytest.raises(TypeError, match="on top of @given"):
 
@@ -210,7 +210,7 @@ def test_claim_decorator_needs_given() -> None:
 
 def test_negative_control_must_name_its_claim() -> None:
     from harness import claim
-    from harness.papers import DZPS
+    from harness.contract.papers import DZPS
 
     with pytest.raises(ValueError, match="control_of"):
         claim(id="t.bad_control", paper=DZPS, theorem="-", statement="-", expect="falsified")

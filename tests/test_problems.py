@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.problems import GEOMETRIES, LABELS, Problem, ProblemSpec, unit_rows
+from harness.data.problems import GEOMETRIES, LABELS, Problem, ProblemSpec, unit_rows
 
 F64 = torch.float64
 
@@ -225,8 +225,8 @@ def test_equal_specs_build_identical_data():
 def test_depths_are_read_from_the_profile_at_draw_time():
     from hypothesis import given, settings
 
-    from harness.profiles import current_profile, set_profile
-    from harness.strategies import depths
+    from harness.runtime.profiles import current_profile, set_profile
+    from harness.data.strategies import depths
 
     strategy = depths()  # built once, like a claim's @given at import
     before = current_profile().name

@@ -14,11 +14,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import seeding
-from harness.budget import CostsError, SearchSettings, load_costs, measured_costs, plan_for, write_costs
-from harness.cli import main
-from harness.profiles import PROFILES
-from harness.seed_sweep import run_seed_sweep, summarize_seed_runs
+from harness.runtime import seeding
+from harness.runtime.budget import CostsError, SearchSettings, load_costs, measured_costs, plan_for, write_costs
+from harness.tools.cli import main
+from harness.runtime.profiles import PROFILES
+from harness.tools.seed_sweep import run_seed_sweep, summarize_seed_runs
 
 QUICK = PROFILES["quick"]
 
@@ -217,8 +217,8 @@ CLAIMS = '''
 import os
 from hypothesis import given, strategies as st
 from harness import claim, evidence
-from harness.papers import DZPS
-from harness.seeding import trial_generator
+from harness.contract.papers import DZPS
+from harness.runtime.seeding import trial_generator
 
 LOG = os.environ.get("TC_LOG")
 
@@ -250,7 +250,7 @@ def test_planted(x):
 def test_flaky(x):
     # draws from the trial's generator: a replication on fresh seeds draws other numbers
     u = float(trial_generator("s.flaky", x).initial_seed() % 1000) / 1000
-    from harness.seeding import replication_round
+    from harness.runtime.seeding import replication_round
     assert replication_round() > 0 or x < 5, f"x={x}, u={u}"
 
 
@@ -259,7 +259,7 @@ def test_flaky(x):
 @given(x=st.integers(0, 10))
 def test_undecided_then_false(x):
     from harness import undecided
-    from harness.seeding import replication_round
+    from harness.runtime.seeding import replication_round
     if replication_round() == 1:
         undecided("round 1 cannot decide")
     assert x < 5, f"x={x}"

@@ -10,7 +10,7 @@ import numpy as np
 
 import torch
 
-from harness.seeding import derive_seed, generator, trial_generators
+from harness.runtime.seeding import derive_seed, generator, trial_generators
 
 #: derive_seed("claim", 3, 1), computed once; a change here re-seeds every recorded run
 EXPECTED = 3942580445737609358
@@ -22,7 +22,7 @@ def test_derive_seed_is_stable():
 
 
 def test_derive_seed_is_stable_across_processes():
-    code = "from harness.seeding import derive_seed; print(derive_seed('claim', 3, 1))"
+    code = "from harness.runtime.seeding import derive_seed; print(derive_seed('claim', 3, 1))"
     # a different hash seed must not matter (blake2b of repr, not Python's hash())
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(

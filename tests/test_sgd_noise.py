@@ -1,4 +1,4 @@
-"""harness.toy_landscapes against autograd, quadrature and Monte Carlo; the batched simulator against
+"""harness.networks.toy_landscapes against autograd, quadrature and Monte Carlo; the batched simulator against
 per-trial runs; the decision helpers of claims/test_kleinberg2018.py and claims/test_sgd_noise.py,
 and their planted twins caught on small cases."""
 
@@ -12,9 +12,9 @@ import pytest
 import torch
 from hypothesis.errors import UnsatisfiedAssumption
 
-from harness.claim import _EVIDENCE, Evidence
-from harness.profiles import PROFILES, current_profile, set_profile
-from harness.toy_landscapes import (
+from harness.contract.claim import _EVIDENCE, Evidence
+from harness.runtime.profiles import PROFILES, current_profile, set_profile
+from harness.networks.toy_landscapes import (
     Landscape,
     Well,
     convolved_grad_quadrature,

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from harness.compare import compare_reports
-from harness.shared_work import reused_seconds, shared_work
+from harness.tools.compare import compare_reports
+from harness.runtime.shared_work import reused_seconds, shared_work
 
 
 def _busy(seconds: float) -> None:
@@ -91,8 +91,8 @@ import time
 from hypothesis import given, strategies as st
 
 from harness import claim
-from harness.papers import DZPS
-from harness.shared_work import shared_work
+from harness.contract.papers import DZPS
+from harness.runtime.shared_work import shared_work
 
 
 SWEEP_S = 1.0

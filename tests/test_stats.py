@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from harness.stats import (
+from harness.contract.stats import (
     BinomialDecision,
     ScalingFit,
     binomial_decision,
@@ -285,7 +285,7 @@ def test_log_linear_rate_nan_with_fewer_than_three_points():
 def test_bracketed_exponent_contains_the_true_exponent_of_synthetic_thresholds(alpha, scale, ns):
     """Thresholds t(n) = scale n^alpha seen only through a doubling grid of widths: the certified range
     always holds the true exponent, and it narrows as the n grid widens."""
-    from harness.stats import bracketed_exponent
+    from harness.contract.stats import bracketed_exponent
 
     ns = sorted(ns)
     t = [scale * n**alpha for n in ns]
@@ -299,7 +299,7 @@ def test_bracketed_exponent_contains_the_true_exponent_of_synthetic_thresholds(a
 
 
 def test_bracketed_exponent_rejects_bad_input_and_flags_no_power_law():
-    from harness.stats import bracketed_exponent
+    from harness.contract.stats import bracketed_exponent
 
     with pytest.raises(ValueError, match="two or more distinct"):
         bracketed_exponent([8, 8], [1, 2], [2, 4])
@@ -311,7 +311,7 @@ def test_bracketed_exponent_rejects_bad_input_and_flags_no_power_law():
 
 def test_fit_exponent_of_points_on_one_line_is_exact():
     """A threshold flat in n (every m* the same) gave a NaN interval (scipy's r is 0/0): the slope is exact."""
-    from harness.stats import fit_exponent
+    from harness.contract.stats import fit_exponent
 
     flat = fit_exponent([8, 8, 16, 16, 32, 32], [16, 16, 16, 16, 16, 16])
     assert (flat.slope, flat.ci_low, flat.ci_high) == (0.0, 0.0, 0.0)

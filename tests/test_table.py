@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.tools.cli import main
 from harness.report.table import COLUMNS, quantitative_rows, render_table
 
 PAPER = {"key": "dzps2018", "authors": "Du, Zhai, Poczos, Singh", "year": 2018, "arxiv": "1810.02054"}

@@ -15,9 +15,9 @@ import torch
 from hypothesis.errors import UnsatisfiedAssumption
 
 from harness import ProblemSpec, trial_generators
-from harness.deep import DeepNet, empirical_ntk
-from harness.profiles import PROFILES, current_profile, set_profile
-from harness.stats import binomial_decision
+from harness.networks.deep import DeepNet, empirical_ntk
+from harness.runtime.profiles import PROFILES, current_profile, set_profile
+from harness.contract.stats import binomial_decision
 from claim_modules import load_claim_module
 
 
@@ -135,7 +135,7 @@ def test_settled_decision_is_the_decision_of_all_seeds():
 
 def test_grid_point_against_per_seed_torch_func_ntks():
     """_point (layerwise NTK, chunks, early stop, more seeds where undecided) against a plain computation:
-    r of every seed from harness.deep.empirical_ntk (torch.func), then the binomial decision of all seeds."""
+    r of every seed from harness.networks.deep.empirical_ntk (torch.func), then the binomial decision of all seeds."""
     p = ProblemSpec(n=6, d=5, seed=4).build()
     for family, m, depth in (("fc", 8, 3), ("resnet", 16, 2), ("fc", 64, 2)):
         net = DeepNet(family, m, depth, "tanh")

@@ -1,4 +1,7 @@
-"""Reports: ``report.json`` (versioned schema), ``report.md``, ``report.html`` and ``plots/*.png``.
+"""Layer 7, reports: ``report.json`` (versioned schema), ``report.md``, ``report.html`` and ``plots/*.png``.
+
+Reads claim results (plain dicts) and renders them; may import the layers below (runtime, contract,
+...), never the tools or the plugin above it.
 
 A run is written into ``<dir>/runs/<stamp>-<pid>/`` and only then published by atomically
 swapping the ``<dir>/latest`` symlink, so an interrupted run never leaves a half-written
@@ -16,7 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .. import __version__
+from ..runtime.version import __version__
 
 __all__ = [
     "SCHEMA",
@@ -137,7 +140,7 @@ def build_report(
     ``shard``, ``{"group", "splits"}`` when the run was one pytest-split group; ``search``, the
     run seed, budget override, cost table and example database of the run.
     """
-    from ..profiles import PROFILES
+    from ..runtime.profiles import PROFILES
 
     claims = sort_claims(results)
     report = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 __all__ = [
     "by_paper",
@@ -15,6 +16,13 @@ __all__ = [
     "search_strength",
     "verdict_label",
 ]
+
+
+def columns_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Left-aligned columns, two spaces apart, with a dashed rule under the header."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = lambda cells: "  ".join(f"{c!s:<{w}}" for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
 def fmt(v, digits: int = 4) -> str:

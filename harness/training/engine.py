@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .chunks import run_in_chunks
-from .models import Params, TwoLayerReLU
-from .problems import Problem
+from ..runtime.chunks import run_in_chunks
+from ..networks.two_layer import Params, TwoLayerReLU
+from ..data.problems import Problem
 from .trajectory import Trajectory
 
 __all__ = ["LOSS_ONLY", "Record", "train"]

@@ -49,7 +49,7 @@ import torch
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import roots_hermitenorm
 
-from harness.kernels import _angles
+from .closed_form import _angles
 
 __all__ = [
     "ACTIVATIONS",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .models import Params, TwoLayerReLU
+from ..networks.two_layer import Params, TwoLayerReLU
 
 __all__ = ["FLOOR_REL", "BoundCheck", "Trajectory", "check_rate_bound"]
 
@@ -80,7 +80,7 @@ class Trajectory:
 
         ``lo`` defaults to 1e6 x the floor. NaN where fewer than 3 steps qualify.
         """
-        from .stats import log_linear_rate
+        from ..contract.stats import log_linear_rate
 
         lo = self.floor_rel * 1e6 if lo is None else lo
         return torch.tensor([log_linear_rate(row, lo, hi) for row in self.rel_loss()], dtype=torch.float64)

@@ -22,7 +22,7 @@ import datetime as _dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from .report import SCHEMA, SCHEMA_VERSION, ReportError, load_report, sort_claims, summarize
+from ..report import SCHEMA, SCHEMA_VERSION, ReportError, load_report, sort_claims, summarize
 
 __all__ = ["merge_reports"]
 

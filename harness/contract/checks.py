@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -17,7 +18,9 @@ from hypothesis.errors import UnsatisfiedAssumption
 
 from .claim import Evidence, undecided
 from .stats import binomial_decision, compare_exponent, fit_exponent
-from .trajectory import Trajectory
+
+if TYPE_CHECKING:  # a type only: training sits above this layer
+    from ..training.trajectory import Trajectory
 
 __all__ = ["decide_exponent", "decide_probability", "plot_rel_loss", "plot_scaling", "quantile_band"]
 

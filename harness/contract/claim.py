@@ -55,10 +55,10 @@ from typing import Any, Literal
 import hypothesis
 from hypothesis.errors import UnsatisfiedAssumption, Unsatisfiable
 
-from . import seeding
-from .budget import Plan, plan_for
-from .profiles import current_profile
-from .shared_work import reused_seconds
+from ..runtime import seeding
+from ..runtime.budget import Plan, plan_for
+from ..runtime.profiles import current_profile
+from ..runtime.shared_work import reused_seconds
 
 __all__ = [
     "CHECK_LEVEL",
@@ -518,7 +518,7 @@ def claim(
 
         @functools.wraps(test)
         def outer(*args: Any, **kwargs: Any) -> None:
-            from .runtime import search
+            from ..runtime.session import search
 
             run = ClaimRun(info)
             prof, srch = current_profile(), search()

@@ -25,8 +25,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .budget import SearchSettings, plan_for
-from .profiles import PROFILES, Profile
+from ..runtime.budget import SearchSettings, plan_for
+from ..runtime.profiles import PROFILES, Profile
 
 __all__ = ["ClaimPlan", "device_factor", "plan_claims", "run_costs", "work_ratio"]
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from hypothesis import strategies as st
 
 from .problems import ProblemSpec
-from .profiles import current_profile
+from ..runtime.profiles import current_profile
 
 __all__ = ["depths", "multipliers", "problems", "seeds", "step_factors"]
 

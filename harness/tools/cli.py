@@ -34,7 +34,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from ..report.text import columns_table as _table
+from ..runtime.version import __version__
 
 __all__ = ["main"]
 
@@ -50,13 +51,6 @@ def _err(msg: str) -> None:
 
 def _warn(msg: str) -> None:
     print(f"theorem-check: warning: {msg}", file=sys.stderr)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Left-aligned columns, two spaces apart, with a dashed rule under the header."""
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    line = lambda cells: "  ".join(f"{c!s:<{w}}" for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
-    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -79,7 +73,7 @@ def _module_name(path: Path) -> str:
 
 def _import_claim_module(path: Path) -> tuple[list[str], str | None]:
     """Import one claim module by path; return the claim ids it defines and an error, if any."""
-    from .claim import REGISTRY, ClaimInfo
+    from ..contract.claim import REGISTRY, ClaimInfo
 
     name = _module_name(path)
     mod = sys.modules.get(name)
@@ -115,7 +109,7 @@ def _import_error(e: BaseException, path: Path) -> str:
 
 
 def _last_verdicts(reports_dir: Path) -> tuple[dict[str, dict], Path | None]:
-    from .report import ReportError, load_report
+    from ..report import ReportError, load_report
 
     path = reports_dir / "latest" / "report.json"
     if not path.exists():
@@ -154,7 +148,7 @@ def _import_claims(claims_dir: Path) -> tuple[dict[Path, list[str]], list[dict]]
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .claim import REGISTRY
+    from ..contract.claim import REGISTRY
 
     claims_dir = Path(args.claims_dir).resolve()
     if not claims_dir.is_dir():
@@ -240,7 +234,7 @@ def _formats(text: str) -> list[str] | None:
 
 def _load(path: Path):
     """load_report with every failure as a ReportError naming the file."""
-    from .report import ReportError, load_report
+    from ..report import ReportError, load_report
 
     try:
         return load_report(path)
@@ -254,7 +248,7 @@ def resolve_baseline(path: Path, profile: str | None) -> tuple[Path, str]:
     A report.json, a run directory holding one, or a baseline root holding one directory per
     profile (``reports/baseline/quick/report.json``): then the run's own profile, or, when the
     root has a single profile, that one (with a note: only verdicts compare across profiles)."""
-    from .report import ReportError
+    from ..report import ReportError
 
     if path.is_file():
         return path, ""
@@ -273,7 +267,7 @@ def resolve_baseline(path: Path, profile: str | None) -> tuple[Path, str]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import ReportError, render_all
+    from ..report import ReportError, render_all
 
     fmts = _formats(args.format)
     if fmts is None:
@@ -327,9 +321,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if set(fmts) == set(FORMATS):
             render_all(report, out_dir, comparison)
         else:  # one format only: the plots (both formats link them), then that file
-            from .report.html import render_html
-            from .report.plots import render_plots
-            from .report.text import render_markdown
+            from ..report.html import render_html
+            from ..report.plots import render_plots
+            from ..report.text import render_markdown
 
             render_plots(report, out_dir / "plots")
             if "md" in fmts:
@@ -347,14 +341,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     claims = report.get("claims") or []
     if claims:
-        from .report.text import claims_table
+        from ..report.text import claims_table
 
         for line in claims_table(claims):
             print(line)
     else:
         print(f"no claims in {source}")
     if report.get("missing"):
-        from .report.text import missing_lines
+        from ..report.text import missing_lines
 
         print(f"MISSING: {len(report['missing'])} claim(s) collected but without a result:")
         for line in missing_lines(report["missing"]):
@@ -384,7 +378,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _read_report(path: str | Path) -> dict | None:
     """A run's report, or None after saying why it cannot be read (the commands then exit 2)."""
-    from .report import ReportError
+    from ..report import ReportError
 
     try:
         return _load(Path(path))
@@ -401,7 +395,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from .report import ReportError
+    from ..report import ReportError
 
     run = Path(args.run)
     try:
@@ -433,7 +427,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from .merge import merge_reports
-    from .report import ReportError, write_report
+    from ..report import ReportError, write_report
 
     try:
         merged = merge_reports(args.shards, allow_partial=args.allow_partial,
@@ -448,7 +442,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     except OSError as e:
         _err(f"{args.out}: cannot write ({e.strerror or e})")
         return EXIT_ERROR
-    from .report.text import claims_table, missing_lines
+    from ..report.text import claims_table, missing_lines
 
     for line in claims_table(merged["claims"]) if merged["claims"] else ["no claims"]:
         print(line)
@@ -477,7 +471,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .history import HistoryError, append_run, read_history, render_history_html, select_runs
-    from .report import ReportError
+    from ..report import ReportError
 
     store = Path(args.store)
     if args.add:
@@ -539,7 +533,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from .profiles import PROFILES
+    from ..runtime.profiles import PROFILES
 
     header = ["profile", "budget s", "examples", "replicates", "n", "d", "steps", "widths (scaling)", "m / n", "seeds/width"]
     rows = [
@@ -575,7 +569,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 def cmd_costs(args: argparse.Namespace) -> int:
     import platform
 
-    from .budget import measured_costs, write_costs
+    from ..runtime.budget import measured_costs, write_costs
 
     report = _read_report(args.run)
     if report is None:
@@ -611,7 +605,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from .report.table import quantitative_rows, render_table
+    from ..report.table import quantitative_rows, render_table
 
     report = _read_report(args.run)
     if report is None:
@@ -638,8 +632,8 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .budget import CostsError, load_costs
-    from .claim import REGISTRY
+    from ..runtime.budget import CostsError, load_costs
+    from ..contract.claim import REGISTRY
     from .plan import device_factor, plan_claims
 
     claims_dir = Path(args.claims_dir).resolve()
@@ -712,7 +706,7 @@ def _seed_list(text: str) -> list[int]:
 
 
 def cmd_seeds(args: argparse.Namespace) -> int:
-    from .report import ReportError
+    from ..report import ReportError
     from .seed_sweep import run_seed_sweep
 
     try:
@@ -742,7 +736,7 @@ def _claims_dir_and_json(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .compare import DEFAULT_MIN_SECONDS, DEFAULT_RTOL, DEFAULT_SLOWER, FAIL_ON
-    from .profiles import PROFILES
+    from ..runtime.profiles import PROFILES
 
     ap = argparse.ArgumentParser(
         prog="theorem-check",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .engine import Record, train
-from .models import TwoLayerReLU
-from .problems import Problem
-from .runtime import device, dtype, profile
-from .seeding import trial_generators
+from ..networks.two_layer import TwoLayerReLU
+from ..data.problems import Problem
+from ..runtime.session import device, dtype, profile
+from ..runtime.seeding import trial_generators
 from .trajectory import Trajectory
 
 __all__ = ["threshold_bracket", "width_sweep"]

@@ -35,7 +35,7 @@ from scipy import stats as sps
 from torch.func import grad, hessian, vmap
 
 from .hessian import quiet_forward_ad
-from .mlp import MLP, _ACTIVATIONS
+from ..networks.mlp import MLP, _ACTIVATIONS
 
 __all__ = [
     "CriticalPoints",

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .report import ReportError, load_report
+from ..report import ReportError, load_report
 
 __all__ = ["run_seed_sweep", "summarize_seed_runs"]
 

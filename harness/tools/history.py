@@ -206,7 +206,7 @@ _W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 380, 150, 58, 10, 22, 24
 
 
 def _f(v: float) -> str:
-    from .report.text import fmt
+    from ..report.text import fmt
 
     return fmt(v, 3)
 

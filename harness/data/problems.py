@@ -30,7 +30,7 @@ from functools import cached_property
 
 import torch
 
-from .seeding import generator
+from ..runtime.seeding import generator
 
 __all__ = ["GEOMETRIES", "LABELS", "Problem", "ProblemSpec", "unit_rows"]
 
@@ -163,7 +163,7 @@ class Problem:
 
     @cached_property
     def hinf(self) -> torch.Tensor:
-        from .kernels import hinf
+        from ..kernels.closed_form import hinf
 
         return hinf(self.X)
 

@@ -103,7 +103,7 @@ def _device_kind(device: str | None) -> str:
 
 
 def _fmt(v: Any) -> str:
-    from .report.text import fmt
+    from ..report.text import fmt
 
     return fmt(v, 4)
 
@@ -250,7 +250,7 @@ def compare_reports(
 
 def comparison_lines(comp: dict) -> list[str]:
     """The terminal rendering: a header, the table of changes, a closing verdict line."""
-    from .cli import _table
+    from ..report.text import columns_table as _table
 
     b, r = comp["baseline"], comp["run"]
     out = [
