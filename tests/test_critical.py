@@ -4,6 +4,8 @@ Spearman bootstrap; and the decisions of claims/test_dauphin2014.py (the planted
 
 from __future__ import annotations
 
+import importlib
+
 import itertools
 import math
 
@@ -29,14 +31,11 @@ from harness.analysis.critical import (
 )
 from harness.analysis.hessian import hessian
 from harness.networks.mlp import MLP
-from claim_modules import load_claim_module
 
 
-def _load():
-    return load_claim_module("dauphin2014_claims_module", "test_dauphin2014.py")
 
 
-dm = _load()
+dm = importlib.import_module("harness.analysis.studies.dauphin2014")
 
 
 # ----------------------------------------------------------------------------- Hessians

@@ -4,6 +4,8 @@ itself is tested in test_deep.py)."""
 
 from __future__ import annotations
 
+import importlib
+
 import itertools
 
 import pytest
@@ -11,14 +13,11 @@ import pytest
 from harness import ProblemSpec, trial_generators
 from harness.networks.deep import DeepNet, layerwise_ntk
 from harness.runtime.profiles import PROFILES, current_profile, set_profile
-from claim_modules import load_claim_module
 
 
-def _load():
-    return load_claim_module("dllwz2019_kernel_claims_module", "test_dllwz2019_kernels.py")
 
 
-ck = _load()
+ck = importlib.import_module("harness.analysis.studies.dllwz2019_kernels")
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ false twins caught on small cases."""
 
 from __future__ import annotations
 
+import importlib
+
 import itertools
 
 import pytest
@@ -16,15 +18,12 @@ from harness.networks.deep import DeepNet, empirical_ntk
 from harness.training.deep_engine import train_deep
 from harness.analysis.linearize import linearization_gap, linearized_outputs
 from harness.runtime.profiles import PROFILES, current_profile, set_profile
-from claim_modules import load_claim_module
 
 
-def _load(name: str, file: str):
-    return load_claim_module(name, file)
 
 
-lee = _load("lee2019_claims_module", "test_lee2019.py")
-chz = _load("chizat2019_claims_module", "test_chizat2019.py")
+lee = importlib.import_module("harness.analysis.studies.lee2019")
+chz = importlib.import_module("harness.analysis.studies.chizat2019")
 
 
 @pytest.fixture(scope="module")

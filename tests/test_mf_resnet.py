@@ -4,6 +4,8 @@ cases: every planted twin is caught."""
 
 from __future__ import annotations
 
+import importlib
+
 import dataclasses
 import math
 
@@ -16,14 +18,11 @@ from harness import ProblemSpec, trial_generators
 from harness.contract.claim import _EVIDENCE, Evidence
 from harness.networks.mf_resnet import MFResNet, sliced_w1, train_mf
 from harness.runtime.profiles import PROFILES, current_profile, set_profile
-from claim_modules import load_claim_module
 
 
-def _load():
-    return load_claim_module("ding2021_claims_module", "test_ding2021.py")
 
 
-ck = _load()
+ck = importlib.import_module("harness.analysis.studies.ding2021")
 
 
 # ----------------------------------------------------------------------------- the reference

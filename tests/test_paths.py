@@ -5,6 +5,8 @@ controls of claims/test_mode_connectivity.py caught on a small case."""
 
 from __future__ import annotations
 
+import importlib
+
 import math
 
 import pytest
@@ -14,14 +16,11 @@ from harness import ProblemSpec, trial_generators
 from harness.analysis import paths as pth
 from harness.networks.mlp import MLP, train_mlp
 from harness.runtime.seeding import generator
-from claim_modules import load_claim_module
 
 
-def _load():
-    return load_claim_module("mode_connectivity_claims_module", "test_mode_connectivity.py")
 
 
-mc = _load()
+mc = importlib.import_module("harness.analysis.studies.mode_connectivity")
 f64 = torch.float64
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import math
 from types import SimpleNamespace
 
 import torch
 
-from claim_modules import load_claim_module
 
-az = load_claim_module("test_allen_zhu2019", "test_allen_zhu2019.py")
+az = importlib.import_module("harness.analysis.studies.allen_zhu2019")
 
 
 def _run(curves: list[list[float]], diverged: list[bool] | None = None):

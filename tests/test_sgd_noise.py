@@ -4,6 +4,8 @@ and their planted twins caught on small cases."""
 
 from __future__ import annotations
 
+import importlib
+
 import itertools
 import math
 
@@ -24,15 +26,12 @@ from harness.networks.toy_landscapes import (
     wide_well_landscape,
 )
 import contextlib
-from claim_modules import load_claim_module
 
 
-def _load(name: str, file: str):
-    return load_claim_module(name, file)
 
 
-kb = _load("kleinberg2018_claims_module", "test_kleinberg2018.py")
-jz = _load("sgd_noise_claims_module", "test_sgd_noise.py")
+kb = importlib.import_module("harness.analysis.studies.kleinberg2018")
+jz = importlib.import_module("harness.analysis.studies.sgd_noise")
 
 
 def _gen(seed: int) -> torch.Generator:

@@ -5,6 +5,8 @@ threshold tables and on one small real sweep."""
 
 from __future__ import annotations
 
+import importlib
+
 import functools
 import itertools
 import math
@@ -18,14 +20,11 @@ from harness import ProblemSpec, trial_generators
 from harness.networks.deep import DeepNet, empirical_ntk
 from harness.runtime.profiles import PROFILES, current_profile, set_profile
 from harness.contract.stats import binomial_decision
-from claim_modules import load_claim_module
 
 
-def _load():
-    return load_claim_module("test_dllwz2019_width_depth", "test_dllwz2019_width_depth.py")
 
 
-wd = _load()
+wd = importlib.import_module("harness.analysis.studies.dllwz2019_width_depth")
 H, V, U = wd.HOLDS, wd.VIOLATED, wd.UNDECIDED
 
 

@@ -56,6 +56,7 @@ def hvp(f: Scalar, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def hessian(f: Scalar, theta: torch.Tensor) -> torch.Tensor:
     """The dense, symmetrized P x P Hessian of f at theta."""
+    quiet_forward_ad()  # torch.func.hessian is forward-over-reverse
     H = torch.func.hessian(f)(theta)
     return 0.5 * (H + H.T)
 

@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..report.text import columns_table as _table
+from .claim_index import import_claims as _import_claims
 from ..runtime.version import __version__
 
 __all__ = ["main"]
@@ -58,56 +57,6 @@ def _warn(msg: str) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _module_name(path: Path) -> str:
-    """The name pytest would give a module of a directory without __init__.py (its stem),
-    made unique if another file of that name is already imported."""
-    name = path.stem
-    mod = sys.modules.get(name)
-    if mod is None or Path(getattr(mod, "__file__", "") or "").resolve() == path:
-        return name
-    i = 1
-    while f"{name}__{i}" in sys.modules and Path(getattr(sys.modules[f"{name}__{i}"], "__file__", "") or "").resolve() != path:
-        i += 1
-    return f"{name}__{i}"
-
-
-def _import_claim_module(path: Path) -> tuple[list[str], str | None]:
-    """Import one claim module by path; return the claim ids it defines and an error, if any."""
-    from ..contract.claim import REGISTRY, ClaimInfo
-
-    name = _module_name(path)
-    mod = sys.modules.get(name)
-    before = set(REGISTRY)
-    if mod is None:
-        try:
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                return [], "not a Python module"
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[name] = mod
-            spec.loader.exec_module(mod)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as e:  # pytest.skip at module level, SystemExit, ... are errors here too
-            sys.modules.pop(name, None)
-            return [], _import_error(e, path)
-    infos = (getattr(v, "claim_info", None) for v in list(vars(mod).values()))
-    ids = {i.id for i in infos if isinstance(i, ClaimInfo)}
-    ids |= set(REGISTRY) - before  # claims registered by other means (factories, classes)
-    return sorted(ids), None
-
-
-def _import_error(e: BaseException, path: Path) -> str:
-    """``Type: message`` and the innermost line of the claim file the exception passed through."""
-    where = ""
-    for frame in reversed(traceback.extract_tb(e.__traceback__)):
-        if frame.filename and Path(frame.filename).resolve() == path:
-            where = f" (line {frame.lineno}: {(frame.line or '').strip()})"
-            break
-    msg = "".join(traceback.format_exception_only(type(e), e)).strip()
-    return f"{msg}{where}"
-
-
 def _last_verdicts(reports_dir: Path) -> tuple[dict[str, dict], Path | None]:
     from ..report import ReportError, load_report
 
@@ -124,27 +73,6 @@ def _last_verdicts(reports_dir: Path) -> tuple[dict[str, dict], Path | None]:
         if isinstance(c, dict) and "id" in c:
             out[c["id"]] = {"verdict": c.get("verdict"), "as_expected": c.get("as_expected"), "created": rep.get("created")}
     return out, path
-
-
-def _import_claims(claims_dir: Path) -> tuple[dict[Path, list[str]], list[dict]]:
-    """Import every test_*.py of ``claims_dir``: ({file: claim ids}, [{"file", "error"}])."""
-    files = sorted(claims_dir.glob("test_*.py"))
-    # As pytest imports them: the claims directory and the project root (its parent and the
-    # working directory) importable, so claim modules may import helpers next to them.
-    added = [p for p in (str(claims_dir), str(claims_dir.parent), str(Path.cwd())) if p not in sys.path]
-    sys.path[:0] = added
-    errors, by_file = [], {}
-    try:
-        for f in files:
-            ids, error = _import_claim_module(f.resolve())
-            if error:
-                errors.append({"file": str(f), "error": error})
-            by_file[f] = ids
-    finally:
-        for p in added:
-            if p in sys.path:
-                sys.path.remove(p)
-    return by_file, errors
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -561,6 +489,26 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import sync_docs
+
+    if not Path(args.docs_dir).is_dir():
+        _err(f"{args.docs_dir}: no such docs directory")
+        return EXIT_ERROR
+    try:
+        stale = sync_docs(args.docs_dir, root=args.root, check=args.check)
+    except (OSError, ValueError, RuntimeError, json.JSONDecodeError) as e:
+        _err(str(e))
+        return EXIT_ERROR
+    if args.check:
+        for s in stale:
+            print(f"stale: {s} (python -m harness docs rewrites it)")
+        print("docs: every generated block is up to date" if not stale else f"docs: {len(stale)} stale block(s)")
+        return EXIT_REGRESSION if stale else EXIT_OK
+    print(f"docs: rewrote {len(stale)} block(s)" + (": " + ", ".join(stale) if stale else " (all were up to date)"))
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------------------------
 # costs and seeds (the search: harness.budget, harness.seed_sweep)
 # ----------------------------------------------------------------------------------------------
@@ -813,6 +761,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show the effort profiles (--claims-profile), the sizes each one checks and the "
                        "search budget each claim gets.")
     p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser("docs", help="rewrite the generated tables of docs/ (claims, profiles, benchmarks) from the code",
+                       description="Rewrite every block between '<!-- BEGIN generated: NAME -->' and '<!-- END generated: NAME -->' "
+                       "in docs/*.md from the code: 'claims' (the claim registry of claims/), 'profiles' (the effort profiles), "
+                       "'bench' (reports/bench.json). With --check, change nothing and exit 1 if any block is stale.")
+    p.add_argument("--docs-dir", default="docs", help="the pages (default docs)")
+    p.add_argument("--root", default=".", help="the project root: claims/ and reports/bench.json are read from it (default .)")
+    p.add_argument("--check", action="store_true", help="only report stale blocks (exit 1 if any)")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("costs", help="measure each claim's seconds per example from a run; --write the cost table",
                        description="Read a run's report.json and print each claim's cost (work seconds over examples "

@@ -1,0 +1,129 @@
+"""Tables in docs/ that the code writes: the claims, the profiles, the benchmark figures.
+
+A docs page marks a generated block with ``<!-- BEGIN generated: NAME -->`` and
+``<!-- END generated: NAME -->``; ``python -m harness docs`` rewrites every such block from the code
+(``claims``: the registry of ``claims/``, ``profiles``: :data:`harness.runtime.profiles.PROFILES`,
+``bench``: ``reports/bench.json``), and ``--check`` only says which blocks are stale (exit 1), which
+is what ``tests/test_docs.py`` runs, so the pages cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["GENERATORS", "bench_markdown", "claims_markdown", "profiles_markdown", "sync_docs"]
+
+_BLOCK = re.compile(r"(<!-- BEGIN generated: (?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- END generated: (?P=name) -->)", re.S)
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    esc = lambda c: str(c).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(esc(c) for c in r) + " |" for r in rows)]
+
+
+def claims_markdown(claims_dir: str | Path = "claims") -> str:
+    """One row per claim, grouped by paper: id, theorem, quantifier, expected verdict, statement."""
+    from ..contract.claim import REGISTRY
+    from .claim_index import import_claims
+
+    by_file, errors = import_claims(Path(claims_dir).resolve())
+    if errors:
+        raise RuntimeError("; ".join(f"{e['file']}: {e['error']}" for e in errors))
+    out: list[str] = []
+    infos = sorted((REGISTRY[cid] for ids in by_file.values() for cid in ids), key=lambda i: (i.paper.key, i.expect != "confirmed", i.id))
+    files = {cid: Path(f).name for f, ids in by_file.items() for cid in ids}
+    papers: dict[str, list] = {}
+    for info in infos:
+        papers.setdefault(info.paper.key, []).append(info)
+    total = sum(len(v) for v in papers.values())
+    controls = sum(i.expect == "falsified" for i in infos)
+    out.append(f"{total} claims ({controls} planted twins, expected falsified) in {len(by_file)} files.")
+    for key, group in papers.items():
+        p = group[0].paper
+        out += ["", f"### {p.authors} {p.year}: {p.title} ({key})", ""]
+        rows = [
+            [f"`{i.id}`", i.theorem, i.quantifier, "falsified (twin of `" + i.control_of + "`)" if i.control_of else i.expect, i.statement, f"`{files[i.id]}`"]
+            for i in group
+        ]
+        out += _md_table(["id", "theorem", "quantifier", "expected", "statement", "file"], rows)
+    return "\n".join(out)
+
+
+def profiles_markdown() -> str:
+    from ..runtime.profiles import PROFILES
+
+    rows = [
+        [p.name, f"{p.budget_s:g}", f"{p.min_examples}..{p.max_examples}", str(p.replicates), f"{p.min_n}..{p.max_n}", f"{p.min_d}..{p.max_d}",
+         str(p.steps), ", ".join(map(str, p.width_grid)), ", ".join(map(str, p.width_multipliers)), str(p.scaling_seeds), p.description]
+        for p in PROFILES.values()
+    ]
+    return "\n".join(_md_table(["profile", "budget s / claim", "examples", "seeds", "n", "d", "steps", "widths (scaling)", "m / n", "seeds / width", "for"], rows))
+
+
+def _fmt(x, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}g}"
+
+
+def bench_markdown(path: str | Path = "reports/bench.json") -> str:
+    """The benchmark tables of ``reports/bench.json`` (written by ``benchmarks/bench_engine.py`` and
+    ``bench_deep.py``): the two-layer engine against the naive loop, the deep engine and the NTKs."""
+    b = json.loads(Path(path).read_text())
+    mach = b.get("machine") or {}
+    out = [
+        f"Two-layer engine ({b.get('command')}, {b.get('mode')}, {b.get('timestamp')}; {mach.get('processor')}, "
+        f"{mach.get('cpu_count')} cores, torch {mach.get('torch')}; n = {(b.get('problem') or {}).get('n')}, 500-step trials):",
+        "",
+    ]
+    rows = [
+        [r["device"], r["dtype"], str(r["m"]), r["engine"], str(r["batch"]), _fmt(r["trials_per_s"]), _fmt(r["speedup_vs_naive"], 2) + "x",
+         _fmt(r.get("fraction_of_peak"), 2)]
+        for r in b.get("rows") or []
+    ]
+    out += _md_table(["device", "dtype", "m", "engine", "trials batched", "trials / s", "vs naive", "of matmul peak"], rows)
+    d = b.get("deep")
+    if d:
+        dm = d.get("machine") or {}
+        out += ["", f"Deep families ({d.get('command')}, {d.get('mode')}, {d.get('timestamp')}; {dm.get('processor')}, {dm.get('cpu_count')} cores; "
+                f"depth {(d.get('problem') or {}).get('depth')}, n = {(d.get('problem') or {}).get('n')}, 100-step trials; NTK rows: kernels per second):", ""]
+        rows = []
+        for r in d.get("rows") or []:
+            rate = r.get("trials_per_s", r.get("ntks_per_s"))
+            rows.append([r["device"], r["family"], r["activation"], str(r["m"]), r["engine"], str(r["batch"]), _fmt(rate), _fmt(r["speedup_vs_naive"], 2) + "x"])
+        out += _md_table(["device", "family", "activation", "m", "engine", "batch", "per second", "vs per-trial loop"], rows)
+    return "\n".join(out)
+
+
+#: block name -> generator (called with the project root)
+GENERATORS: dict[str, Callable[[Path], str]] = {
+    "claims": lambda root: claims_markdown(root / "claims"),
+    "profiles": lambda root: profiles_markdown(),
+    "bench": lambda root: bench_markdown(root / "reports" / "bench.json"),
+}
+
+
+def sync_docs(docs_dir: str | Path = "docs", *, root: str | Path = ".", check: bool = False) -> list[str]:
+    """Rewrite (or, with ``check``, only compare) every generated block under ``docs_dir``; returns
+    ``file: block`` for each block that was stale. An unknown block name is an error."""
+    root = Path(root)
+    cache: dict[str, str] = {}
+    stale = []
+    for page in sorted(Path(docs_dir).rglob("*.md")):
+        text = page.read_text()
+
+        def fill(m: re.Match, page=page) -> str:
+            name = m.group("name")
+            if name not in GENERATORS:
+                raise ValueError(f"{page}: unknown generated block {name!r} (known: {', '.join(GENERATORS)})")
+            if name not in cache:
+                cache[name] = GENERATORS[name](root).rstrip() + "\n"
+            if m.group("body") != cache[name]:
+                stale.append(f"{page}: {name}")
+            return m.group(1) + cache[name] + m.group(4)
+
+        new = _BLOCK.sub(fill, text)
+        if new != text and not check:
+            page.write_text(new)
+    return stale
