@@ -221,6 +221,8 @@ from harness.contract.papers import DZPS
 from harness.runtime.seeding import trial_generator
 
 LOG = os.environ.get("TC_LOG")
+if os.environ.get("TC_HELPER"):
+    import consts_helper  # noqa: F401  (a local module full of literal constants)
 
 
 def _log(x):
@@ -312,6 +314,24 @@ def test_another_seed_tries_other_examples_and_one_seed_replays(search_dir: pyte
     one, two, one_again = xs(1), xs(2), xs(1)
     assert one == one_again, "the same run seed must try the same examples"
     assert len(set(one) & set(two)) < len(one) // 2, "another run seed must try other examples"
+
+
+def test_one_seed_replays_whatever_local_modules_are_loaded(search_dir: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Hypothesis draws some values from the literal constants of the local modules loaded; which
+    are loaded must not change the examples of a run seed (a one-file replay loads fewer modules
+    than a full run; an xdist worker's earlier claims load others)."""
+    search_dir.makepyfile(consts_helper="VALUES = [" + ", ".join(str(7919 * k + 13) for k in range(1, 600)) + "]\n")
+    costs = tmp_path / "costs.json"
+    write_costs(costs, "quick", {"s.cheap": 0.01})
+    common = ["-p", "no:cacheprovider", "-k", "cheap", "--claims-db=none", f"--claims-costs={costs}"]
+
+    def xs() -> list:
+        search_dir.runpytest_subprocess(*common)
+        return [e["args"]["x"] for e in _claims(search_dir)["s.cheap"]["examples"]]
+
+    plain = xs()
+    monkeypatch.setenv("TC_HELPER", "1")
+    assert xs() == plain
 
 
 def test_a_failure_is_tried_first_by_the_next_run_whatever_the_seed(
