@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,14 @@ def test_an_unknown_block_is_an_error(tmp_path, capsys):
 def test_a_missing_docs_dir_is_an_error(missing, capsys):
     assert main(["docs", "--docs-dir", missing]) == 2
     assert "no such docs directory" in capsys.readouterr().err
+
+
+def test_the_adding_a_claim_example_runs_as_a_claim(pytester: pytest.Pytester):
+    text = (ROOT / "docs" / "adding-a-claim.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(test_my_claim=code)
+    res = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--claims-costs=none", "--claims-budget=1", "--claims-db=none")
+    res.assert_outcomes(passed=1)
+    rep = json.loads((pytester.path / "reports" / "latest" / "report.json").read_text())
+    (c,) = rep["claims"]
+    assert c["id"] == "du2018.thm4.1.my_variant" and c["verdict"] == "confirmed"
