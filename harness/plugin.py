@@ -125,9 +125,8 @@ def _fix_hypothesis_constants() -> None:
     import importlib
     import pkgutil
 
-    import harness
-
-    for m in pkgutil.walk_packages(harness.__path__, "harness."):
+    package = Path(__file__).resolve().parent  # harness/
+    for m in pkgutil.walk_packages([str(package)], "harness."):
         if not m.name.endswith("__main__"):
             importlib.import_module(m.name)
     try:
@@ -137,7 +136,7 @@ def _fix_hypothesis_constants() -> None:
     original = getattr(providers, "is_local_module_file", None)
     if original is None or getattr(original, "_theorem_check", False):
         return
-    root = str(Path(harness.__file__).resolve().parent)
+    root = str(package)
 
     def harness_only(path: str) -> bool:
         return str(Path(path).resolve()).startswith(root) and original(path)
