@@ -40,13 +40,13 @@ from harness.analysis.studies.allen_zhu2019 import (
     EPS,
     MODEL_SLACK,
     SEPARATED_GEOMETRIES,
-    _at_least,
-    _at_most,
-    _classification,
-    _depths_and_widths,
-    _forward_stability,
-    _gd_decades,
-    _sgd_iterations,
+    at_least,
+    at_most,
+    classification,
+    depths_and_widths,
+    forward_stability,
+    gd_decades,
+    sgd_iterations,
 )
 
 
@@ -62,9 +62,9 @@ from harness.analysis.studies.allen_zhu2019 import (
     regime="The paper's constants are version-dependent and unverified; the derived and numerically verified scaling form "
     "Var log(||h_L||^2/||h_0||^2) = 5L/m is checked instead.",
 )
-@given(spec=problems(min_n=2, max_n=2), mL=_depths_and_widths())
+@given(spec=problems(min_n=2, max_n=2), mL=depths_and_widths())
 def test_forward_stability(spec, mL):
-    _forward_stability(spec, mL, 2.0, "azls2019.forward_stability")
+    forward_stability(spec, mL, 2.0, "azls2019.forward_stability")
 
 
 @claim(
@@ -77,9 +77,9 @@ def test_forward_stability(spec, mL):
     control_of="azls2019.forward_stability",
     notes="Without the factor 2 each ReLU layer halves ||h||^2 on average: the signal vanishes like 2^(-L/2).",
 )
-@given(spec=problems(min_n=2, max_n=2), mL=_depths_and_widths())
+@given(spec=problems(min_n=2, max_n=2), mL=depths_and_widths())
 def test_control_init_variance_one(spec, mL):
-    _forward_stability(spec, mL, 1.0, "azls2019.control.init_variance_one")
+    forward_stability(spec, mL, 1.0, "azls2019.control.init_variance_one")
 
 
 @claim(
@@ -95,9 +95,9 @@ def test_control_init_variance_one(spec, mL):
     regime="The paper bounds the backward products by O(sqrt(m/d)) with unverified constants; the first-order variance "
     "5L/m is derived in this file's docstring and checked numerically (about 5% above it at 3000 seeds).",
 )
-@given(spec=problems(min_n=2, max_n=2), mL=_depths_and_widths())
+@given(spec=problems(min_n=2, max_n=2), mL=depths_and_widths())
 def test_backward_stability(spec, mL):
-    _forward_stability(spec, mL, 2.0, "azls2019.backward_stability", direction="backward")
+    forward_stability(spec, mL, 2.0, "azls2019.backward_stability", direction="backward")
 
 
 @claim(
@@ -110,9 +110,9 @@ def test_backward_stability(spec, mL):
     control_of="azls2019.backward_stability",
     notes="With 4/m each backward step doubles ||g||^2 on average: gradients explode like 2^(L/2) towards the input.",
 )
-@given(spec=problems(min_n=2, max_n=2), mL=_depths_and_widths())
+@given(spec=problems(min_n=2, max_n=2), mL=depths_and_widths())
 def test_control_backward_init_variance_four(spec, mL):
-    _forward_stability(spec, mL, 4.0, "azls2019.control.backward_init_variance_four", direction="backward")
+    forward_stability(spec, mL, 4.0, "azls2019.control.backward_init_variance_four", direction="backward")
 
 
 @claim(
@@ -131,7 +131,7 @@ def test_control_backward_init_variance_four(spec, mL):
 )
 @given(spec=problems(max_n=10, geometries=SEPARATED_GEOMETRIES), depth=st.integers(2, 3), c=step_factors(0.5, 1.0))
 def test_sgd_iterations(spec, depth, c):
-    _sgd_iterations(spec, depth, c, 2.0, "at_most", 0.5, "log m")
+    sgd_iterations(spec, depth, c, 2.0, "at_most", 0.5, "log m")
 
 
 @claim(
@@ -149,7 +149,7 @@ def test_sgd_iterations(spec, depth, c):
 )
 @given(spec=problems(min_n=8, max_n=8, max_d=5, geometries=("separated",)), depth=st.just(2), c=st.just(0.75))
 def test_control_sgd_iterations_grow_polynomially(spec, depth, c):
-    _sgd_iterations(spec, depth, c, 0.5, "at_least", 0.15, "m", more_seeds=4)
+    sgd_iterations(spec, depth, c, 0.5, "at_least", 0.15, "m", more_seeds=4)
 
 
 @claim(
@@ -170,7 +170,7 @@ def test_control_sgd_iterations_grow_polynomially(spec, depth, c):
 )
 @given(spec=problems(max_n=12, geometries=("separated", "sphere", "antipodal")), classes=st.integers(2, 5), depth=depths())
 def test_classification_100pct(spec, classes, depth):
-    _classification(spec, False, "azls2019.classification_100pct", classes, depth)
+    classification(spec, False, "azls2019.classification_100pct", classes, depth)
 
 
 @claim(
@@ -185,7 +185,7 @@ def test_classification_100pct(spec, classes, depth):
 )
 @given(spec=problems(max_n=12, geometries=("duplicate",)))
 def test_control_conflicting_duplicates(spec):
-    _classification(spec, True, "azls2019.control.conflicting_duplicates")
+    classification(spec, True, "azls2019.control.conflicting_duplicates")
 
 
 @claim(
@@ -210,7 +210,7 @@ def test_control_conflicting_duplicates(spec):
 )
 @given(spec=problems(max_n=10, geometries=SEPARATED_GEOMETRIES), depth=depths(), c=step_factors(0.5, 1.0))
 def test_gd_linear(spec, depth, c):
-    _gd_decades(spec, depth, c, _at_most(DECADE_RATIO), "linear rate: decade ratio <= 2")
+    gd_decades(spec, depth, c, at_most(DECADE_RATIO), "linear rate: decade ratio <= 2")
 
 
 @claim(
@@ -226,4 +226,4 @@ def test_gd_linear(spec, depth, c):
 )
 @given(spec=problems(min_n=8, max_n=8, max_d=5, geometries=("separated",)), depth=st.just(2), c=st.just(0.75))
 def test_control_gd_sublinear(spec, depth, c):
-    _gd_decades(spec, depth, c, _at_least(10.0), "sublinear rate: decade ratio >= 10")
+    gd_decades(spec, depth, c, at_least(10.0), "sublinear rate: decade ratio >= 10")

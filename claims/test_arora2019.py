@@ -29,9 +29,9 @@ from harness.analysis.studies.arora2019 import (
     REGIME,
     SMALL_INIT,
     SMALL_INIT_ID,
-    _eigen_deviation,
-    _kernel_prediction,
-    _y_form_errors,
+    eigen_deviation,
+    kernel_prediction,
+    y_form_errors,
 )
 
 
@@ -58,7 +58,7 @@ def test_kernel_trajectory(spec, c):
     xs, ys = [], []
     for m, tr in runs.items():
         r = tr.residual
-        pred, _, _ = _kernel_prediction(p, eta, r[:, 0], tr.steps)
+        pred, _, _ = kernel_prediction(p, eta, r[:, 0], tr.steps)
         dev = (r - pred).norm(dim=2).amax(dim=1) / r[:, 0].norm(dim=1)
         xs += [m] * tr.trials
         ys += dev.tolist()
@@ -67,7 +67,7 @@ def test_kernel_trajectory(spec, c):
     ev.size(n=p.n, d=p.d, m=m_max)
     ev.figure("dev at the largest width (median)", float(np.median(ys[-tr.trials :])))
     # the residual norm against the kernel prediction at the largest width, first seed
-    pred, _, _ = _kernel_prediction(p, eta, tr.residual[:, 0], tr.steps)
+    pred, _, _ = kernel_prediction(p, eta, tr.residual[:, 0], tr.steps)
     kk = np.arange(tr.steps + 1)
     ev.plot(
         "residual",
@@ -102,7 +102,7 @@ def test_kernel_trajectory(spec, c):
 )
 @given(spec=problems(max_n_over_d=3.0, geometries=("sphere", "antiparallel", "separated"), labels=LABELS), c=step_factors(0.1, 1.5))
 def test_eigenprojection_rate(spec, c):
-    _eigen_deviation(spec, c, "arora2019.thm4.1.eigenprojection_rate", use_y=False)
+    eigen_deviation(spec, c, "arora2019.thm4.1.eigenprojection_rate", use_y=False)
 
 
 @claim(
@@ -118,7 +118,7 @@ def test_eigenprojection_rate(spec, c):
 )
 @given(spec=problems(max_n_over_d=3.0), c=step_factors(0.5, 1.0))
 def test_control_y_form(spec, c):
-    _eigen_deviation(spec, c, "arora2019.control.y_form_at_unit_init", use_y=True)
+    eigen_deviation(spec, c, "arora2019.control.y_form_at_unit_init", use_y=True)
 
 
 @claim(
@@ -143,7 +143,7 @@ def test_control_y_form(spec, c):
 )
 @given(spec=problems(max_n_over_d=3.0, geometries=SMALL_INIT, labels=LABELS), c=step_factors(0.1, 1.0), kappa0=st.sampled_from([1.0, 0.5]))
 def test_small_init_y_form(spec, c, kappa0):
-    _y_form_errors(spec, c, kappa0, SMALL_INIT_ID, coupled=True)
+    y_form_errors(spec, c, kappa0, SMALL_INIT_ID, coupled=True)
 
 
 @claim(
@@ -161,4 +161,4 @@ def test_small_init_y_form(spec, c, kappa0):
 )
 @given(spec=problems(max_n_over_d=3.0, geometries=SMALL_INIT, labels=LABELS), c=step_factors(0.1, 1.0), kappa0=st.sampled_from([1.0, 0.5]))
 def test_control_y_form_width_alone(spec, c, kappa0):
-    _y_form_errors(spec, c, kappa0, "arora2019.control.y_form_width_alone", coupled=False)
+    y_form_errors(spec, c, kappa0, "arora2019.control.y_form_width_alone", coupled=False)

@@ -43,7 +43,7 @@ from harness.analysis.studies.chizat2019 import (
     TOL_GAP,
     TOL_MOVE,
     UNC_ID,
-    _lazy,
+    lazy,
 )
 
 
@@ -75,7 +75,7 @@ from harness.analysis.studies.chizat2019 import (
     c=step_factors(0.25, 1.0),
 )
 def test_lazy_alpha(spec, act, depth, c):
-    _lazy(spec, act, depth, c, True, LAZY_ID, control=False)
+    lazy(spec, act, depth, c, True, LAZY_ID, control=False)
 
 
 @claim(
@@ -98,4 +98,4 @@ def test_lazy_alpha(spec, act, depth, c):
     c=st.just(0.5),
 )
 def test_control_uncentered(spec, act, depth, c):
-    _lazy(spec, act, depth, c, False, UNC_ID, control=True)
+    lazy(spec, act, depth, c, False, UNC_ID, control=True)

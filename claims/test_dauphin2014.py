@@ -55,10 +55,10 @@ from harness.analysis.studies.dauphin2014 import (
     MIN_POINTS,
     RHO,
     WINDOW,
-    _EXAMPLES,
-    _GIVEN,
-    _REGIME,
-    _mlp_case,
+    EXAMPLES,
+    GIVEN,
+    REGIME,
+    mlp_case,
     check_saddles,
     one_dimensional_points,
     random_1d,
@@ -76,14 +76,14 @@ from harness.analysis.studies.dauphin2014 import (
     predicate=f"over the distinct critical points (||grad L|| <= {GTOL:g}) found by LM + Newton from GD-trajectory "
     f"starts, Spearman rho(L, alpha) > {RHO}: the 95% percentile bootstrap interval lies above {RHO} (below: falsified; "
     f"straddling, or fewer than {MIN_POINTS} points: undecided); alpha = #{{lambda < -1e-6 max|lambda|}} / P",
-    regime=_REGIME,
+    regime=REGIME,
     notes="Found critical points are biased by the finder (starts along GD trajectories, as in the paper); the "
     "statistic is over distinct points, not over starts.",
-    examples=_EXAMPLES,
+    examples=EXAMPLES,
 )
-@given(**_GIVEN)
+@given(**GIVEN)
 def test_index_grows_with_loss(seed, activation):
-    _mlp_case(seed, activation, kind="rho", control=False)
+    mlp_case(seed, activation, kind="rho", control=False)
 
 
 @claim(
@@ -96,14 +96,14 @@ def test_index_grows_with_loss(seed, activation):
     predicate=f"among distinct critical points with L > L_min + Delta, Delta = {DELTA_FRAC} (L(0) - L_min) (L_min the lowest "
     f"loss found, L(0) that of the zero network), the fraction with no negative eigenvalue is <= {DELTA} by exact "
     "one-sided 95% binomial bounds (decide_probability)",
-    regime=_REGIME,
+    regime=REGIME,
     notes="Small nets do have a few local minima; they sit close to L_min (measured 0.01-0.11 (L(0) - L_min) above "
     "it; 0-2 of 36-79 high points per landscape), the band the paper's picture predicts. A 1-D landscape breaks the claim (the dimension control).",
-    examples=_EXAMPLES,
+    examples=EXAMPLES,
 )
-@given(**_GIVEN)
+@given(**GIVEN)
 def test_saddles_not_minima(seed, activation):
-    _mlp_case(seed, activation, kind="saddles", control=False)
+    mlp_case(seed, activation, kind="saddles", control=False)
 
 
 @claim(
@@ -113,7 +113,7 @@ def test_saddles_not_minima(seed, activation):
     statement="(planted, false) The index of a critical point does not grow with its loss: Spearman rho(L, alpha) <= 0 "
     "(checked on the seed-0 tanh landscape, the sweep shared with dauphin2014.index_grows_with_loss).",
     quantifier="probability",
-    regime=_REGIME + " This twin runs one fixed landscape only (data seed 0, tanh) at the profile's sizes: another seed would "
+    regime=REGIME + " This twin runs one fixed landscape only (data seed 0, tanh) at the profile's sizes: another seed would "
     "cost a full sweep of its own.",
     expect="falsified",
     control_of="dauphin2014.index_grows_with_loss",
@@ -121,7 +121,7 @@ def test_saddles_not_minima(seed, activation):
 )
 @given(seed=st.just(0), activation=st.just("tanh"))
 def test_control_index_independent_of_loss(seed, activation):
-    _mlp_case(seed, activation, kind="rho", control=True)
+    mlp_case(seed, activation, kind="rho", control=True)
 
 
 @claim(
@@ -132,14 +132,14 @@ def test_control_index_independent_of_loss(seed, activation):
     "with L > L_min + Delta have index 0 (checked on the seed-0 tanh landscape, the sweep shared with "
     "dauphin2014.saddles_not_minima).",
     quantifier="probability",
-    regime=_REGIME + " This twin runs one fixed landscape only (data seed 0, tanh) at the profile's sizes: another seed would "
+    regime=REGIME + " This twin runs one fixed landscape only (data seed 0, tanh) at the profile's sizes: another seed would "
     "cost a full sweep of its own.",
     expect="falsified",
     control_of="dauphin2014.saddles_not_minima",
 )
 @given(seed=st.just(0), activation=st.just("tanh"))
 def test_control_high_loss_minima(seed, activation):
-    _mlp_case(seed, activation, kind="saddles", control=True)
+    mlp_case(seed, activation, kind="saddles", control=True)
 
 
 @claim(

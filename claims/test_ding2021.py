@@ -73,11 +73,11 @@ from harness.analysis.studies.ding2021 import (
     TREND_TOL,
     ZERO_ID,
     ZERO_TWIN,
-    _MF_REGIME,
-    _ZERO_REGIME,
-    _mean_field,
-    _size_trend,
-    _zero_loss,
+    MF_REGIME,
+    ZERO_REGIME,
+    mean_field,
+    size_trend,
+    zero_loss,
     mf_problems,
 )
 
@@ -93,7 +93,7 @@ from harness.analysis.studies.ding2021 import (
     predicate=f"at the largest grid point (L, M), E(s)/E(0) <= {EPS:g} after s = steps x eta of GD (eta = {ETA:g}, step eta L M) "
     f"on all but a delta = {DELTA} fraction of seeds (exact binomial 95% bounds); the grid threshold is reported",
     assumptions="unit inputs (sphere), Gaussian labels, n > d + 2, tanh, theta ~ N(0, I) at init, fixed readout a = 1/sqrt(d)",
-    regime=_ZERO_REGIME,
+    regime=ZERO_REGIME,
     notes="Measured (quick, 32 seeds, s = 300, 7 problems): every seed of (8, 32) reaches eps (medians ~1e-19, worst seed "
     "<= 2e-7); the grid threshold is L M = 8..64 ((1, 8), (2, 8), (4, 2) or (8, 8) by problem); L = 1 with M <= 2 plateaus "
     "(E/E(0) ~ 1e-2..0.5).",
@@ -102,7 +102,7 @@ from harness.analysis.studies.ding2021 import (
 @example(spec=SHARED_SPEC)
 @given(spec=mf_problems())
 def test_zero_loss(spec):
-    _zero_loss(spec, None, "zero loss at large L, M")
+    zero_loss(spec, None, "zero loss at large L, M")
 
 
 @claim(
@@ -121,7 +121,7 @@ def test_zero_loss(spec):
 )
 @given(spec=st.just(SHARED_SPEC))
 def test_control_single_neuron_zero_loss(spec):
-    _zero_loss(spec, (1, 1), "(planted) zero loss at L = M = 1")
+    zero_loss(spec, (1, 1), "(planted) zero loss at L = M = 1")
 
 
 @claim(
@@ -143,7 +143,7 @@ def test_control_single_neuron_zero_loss(spec):
 @example(spec=SHARED_SPEC)
 @given(spec=mf_problems())
 def test_loss_improves_with_size(spec):
-    _size_trend(spec, control=False)
+    size_trend(spec, control=False)
 
 
 @claim(
@@ -161,7 +161,7 @@ def test_loss_improves_with_size(spec):
 )
 @given(spec=st.just(SHARED_SPEC))
 def test_control_bigger_is_not_better(spec):
-    _size_trend(spec, control=True)
+    size_trend(spec, control=True)
 
 
 @claim(
@@ -176,7 +176,7 @@ def test_control_bigger_is_not_better(spec):
     f"(95% CI inside), c = a^T u; (b) the same for the sliced W1 of theta (64 directions); (c) at the largest M, median "
     f"W1(trained M, trained 4M) <= {RATIO_MAX:g} x median W1(rho_0, rho_T) of the 4M net; no run diverges",
     assumptions="as dclw2021.zero_loss",
-    regime=_MF_REGIME,
+    regime=MF_REGIME,
     notes="c = a^T u is the neuron's weight on the output, the coordinate training moves most; the sliced W1 over all of "
     "theta is dominated by coordinates that barely move, so it is checked for its exponent only. (a) and (b) alone do not "
     "tell mean-field from lazy training (both give the Monte Carlo M^-1/2); (c) and the twin do. Measured (quick, 7 "
@@ -188,7 +188,7 @@ def test_control_bigger_is_not_better(spec):
 @example(spec=SHARED_SPEC)
 @given(spec=mf_problems())
 def test_mean_field_limit(spec):
-    _mean_field(spec, control=False)
+    mean_field(spec, control=False)
 
 
 @claim(
@@ -210,4 +210,4 @@ def test_mean_field_limit(spec):
 )
 @given(spec=st.just(SHARED_SPEC))
 def test_control_lazy_no_movement(spec):
-    _mean_field(spec, control=True)
+    mean_field(spec, control=True)

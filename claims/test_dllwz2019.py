@@ -27,7 +27,7 @@ from harness.analysis.studies.dllwz2019 import (
     DELTA,
     LABELS,
     NOT_PARALLEL,
-    _deep_rate,
+    deep_rate,
 )
 
 
@@ -53,7 +53,7 @@ from harness.analysis.studies.dllwz2019 import (
     act=st.sampled_from(ACTIVATIONS),
 )
 def test_deep_linear_rate(spec, family, depth, c, act):
-    _deep_rate(spec, family, depth, c, profile().deep_width, "dllwz2019.thm5.1_6.1.linear_rate", act=act)
+    deep_rate(spec, family, depth, c, profile().deep_width, "dllwz2019.thm5.1_6.1.linear_rate", act=act)
 
 
 @claim(
@@ -69,7 +69,7 @@ def test_deep_linear_rate(spec, family, depth, c, act):
 )
 @given(spec=problems(max_n=8, max_n_over_d=2.0), depth=st.integers(6, 8), c=step_factors(0.5, 1.0))
 def test_control_narrow_deep_net(spec, depth, c):
-    _deep_rate(spec, "fc", depth, c, 8, "dllwz2019.control.narrow_deep_net")
+    deep_rate(spec, "fc", depth, c, 8, "dllwz2019.control.narrow_deep_net")
 
 
 
@@ -94,7 +94,7 @@ def test_control_narrow_deep_net(spec, depth, c):
     act=st.sampled_from(ACTIVATIONS),
 )
 def test_cnn_resnet_linear_rate(spec, depth, c, act):
-    _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.thm7.1.cnn_resnet_linear_rate", act=act)
+    deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.thm7.1.cnn_resnet_linear_rate", act=act)
 
 
 @claim(
@@ -111,4 +111,4 @@ def test_cnn_resnet_linear_rate(spec, depth, c, act):
 )
 @given(spec=problems(min_n=6, max_n=6, max_d=6, max_n_over_d=2.0), depth=st.just(2), c=st.just(0.5))
 def test_control_cnn_rate_from_lambda_max(spec, depth, c):
-    _deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.control.cnn_rate_from_lambda_max", "max")
+    deep_rate(spec, "cnn_resnet", depth, c, max(8, profile().deep_width // 2), "dllwz2019.control.cnn_rate_from_lambda_max", "max")

@@ -34,10 +34,10 @@ from harness.analysis.studies.dllwz2019_kernels import (
     GRAM_ID,
     NTK_ID,
     TOL,
-    _GRAM_GIVEN,
-    _NTK_GIVEN,
-    _gram_stability,
-    _ntk_convergence,
+    GRAM_GIVEN,
+    NTK_GIVEN,
+    gram_stability,
+    ntk_convergence,
 )
 
 
@@ -60,9 +60,9 @@ from harness.analysis.studies.dllwz2019_kernels import (
     "is checked in its scaling form. The paper's G^(H) is one block of Theta; the full NTK is checked. relu is outside "
     "Condition 3.2 of the paper (not analytic) but its kernel limit is the same CLT statement.",
 )
-@given(**_NTK_GIVEN)
+@given(**NTK_GIVEN)
 def test_ntk_convergence(spec, family, act, depth):
-    _ntk_convergence(spec, family, act, depth, NTK_ID, -0.5)
+    ntk_convergence(spec, family, act, depth, NTK_ID, -0.5)
 
 
 @claim(
@@ -76,9 +76,9 @@ def test_ntk_convergence(spec, family, act, depth):
     control_of=NTK_ID,
     notes="The gap is a fluctuation (a sum over m neurons), so it falls like m^-1/2; the 1/m term is only its bias.",
 )
-@given(**_NTK_GIVEN)
+@given(**NTK_GIVEN)
 def test_control_ntk_gap_one_over_m(spec, family, act, depth):
-    _ntk_convergence(spec, family, act, depth, "dllwz2019.control.ntk_gap_one_over_m", -1.0)
+    ntk_convergence(spec, family, act, depth, "dllwz2019.control.ntk_gap_one_over_m", -1.0)
 
 
 @claim(
@@ -104,9 +104,9 @@ def test_control_ntk_gap_one_over_m(spec, family, act, depth):
     "m^-1 because ||W(0)||_F ~ m.",
     finding="The Gram matrix settles faster than the proofs need: its change during GD falls like m^-1, against the m^-1/2 the bound allows, while the per-layer weight movement is tight at m^-1/2; the planted 'the Gram does not settle' is falsified."
 )
-@given(**_GRAM_GIVEN)
+@given(**GRAM_GIVEN)
 def test_gram_stability(spec, family, depth, c, act):
-    _gram_stability(spec, family, depth, c, GRAM_ID, control=False, act=act)
+    gram_stability(spec, family, depth, c, GRAM_ID, control=False, act=act)
 
 
 @claim(
@@ -121,6 +121,6 @@ def test_gram_stability(spec, family, depth, c, act):
     predicate=f"slope of log ||Theta(K) - Theta(0)||_2 / ||Theta(0)||_2 against log m is at least -{TOL} (95% CI)",
     notes="What a feature-learning (mean-field) network would do; in the NTK scaling of the paper the kernel freezes.",
 )
-@given(**_GRAM_GIVEN)
+@given(**GRAM_GIVEN)
 def test_control_gram_not_stable(spec, family, depth, c, act):
-    _gram_stability(spec, family, depth, c, "dllwz2019.control.gram_not_stable", control=True, act=act)
+    gram_stability(spec, family, depth, c, "dllwz2019.control.gram_not_stable", control=True, act=act)

@@ -94,9 +94,9 @@ from harness.analysis.studies.dllwz2019_width_depth import (
     SHARED,
     TAU,
     TWIN_ID,
-    _REGIME,
-    _fc_flat,
-    _width_vs_depth,
+    REGIME,
+    fc_flat,
+    width_vs_depth,
 )
 
 
@@ -113,7 +113,7 @@ from harness.analysis.studies.dllwz2019_width_depth import (
     f"high(H_max) / low(H_min) <= (H_max/H_min)^{RESNET_MAX:g}; (c) resnet's certified upper growth < fc's certified lower growth",
     assumptions="unit inputs (sphere), n <= 10, n/d <= 2; relu, tanh, gelu (not softplus: see notes); ResNet c_res = 0.1; "
     "all layers in the NTK",
-    regime=_REGIME,
+    regime=REGIME,
     notes="Softplus is left out: its c_sigma-normalised fc net is on the ordered side and the relative fluctuation of "
     "Theta(0) does not grow with H (m* ~ 16-64 for H = 2..16); its depth problem is lambda_min(Theta^inf)/lambda_max falling "
     "like e^(-1.1 H), which makes the absolute condition ||G(0) - K|| <= lambda_min/4 unrunnable (m ~ 10^6 at H = 2). The paper's "
@@ -123,7 +123,7 @@ from harness.analysis.studies.dllwz2019_width_depth import (
 @example(**SHARED)
 @given(spec=problems(max_n=10, max_n_over_d=2.0), act=st.sampled_from(ACTIVATIONS))
 def test_width_vs_depth(spec, act):
-    _width_vs_depth(spec, act)
+    width_vs_depth(spec, act)
 
 
 @claim(
@@ -142,4 +142,4 @@ def test_width_vs_depth(spec, act):
 )
 @given(spec=st.just(SHARED["spec"]), act=st.just(SHARED["act"]))
 def test_control_fc_width_flat_in_depth(spec, act):
-    _fc_flat(spec, act)
+    fc_flat(spec, act)

@@ -37,18 +37,18 @@ from harness.analysis.studies.du2018 import (
     PRACTICAL,
     WIDE,
     ZERO,
-    _data_kw,
-    _drift_scaling,
-    _duplicate_run,
-    _hinf_formula_check,
-    _lambda0_check,
-    _output_moments,
-    _pairs,
-    _problem_kw,
-    _rate_check,
-    _step_size_check,
+    data_kw,
+    drift_scaling,
+    duplicate_run,
+    hinf_formula_check,
+    lambda0_check,
+    output_moments,
+    pairs,
+    problem_kw,
+    rate_check,
+    step_size_check,
     _train,
-    _zero_or_positive,
+    zero_or_positive,
 )
 
 
@@ -66,7 +66,7 @@ from harness.analysis.studies.du2018 import (
 )
 @given(spec=problems(geometries=ALL_GEOMETRIES, min_d=2, max_n_over_d=None))
 def test_hinf_closed_form(spec):
-    _hinf_formula_check(spec, kernels.hinf, "H^inf")
+    hinf_formula_check(spec, kernels.hinf, "H^inf")
 
 
 @claim(
@@ -82,7 +82,7 @@ def test_hinf_closed_form(spec):
 )
 @given(spec=problems(geometries=("sphere",)))
 def test_control_hinf_is_degree1_kernel(spec):
-    _hinf_formula_check(spec, kernels.arccos1, "arccos1")
+    hinf_formula_check(spec, kernels.arccos1, "arccos1")
 
 
 @claim(
@@ -106,15 +106,15 @@ def test_control_hinf_is_degree1_kernel(spec):
 @given(spec=problems(geometries=NOT_PARALLEL, min_d=2, max_n_over_d=None))
 def test_lambda0_positive(spec):
     p = spec.build()
-    coincident, antiparallel = _pairs(p.X)
-    lam0, lmax = _lambda0_check(spec, coincident == 0)
+    coincident, antiparallel = pairs(p.X)
+    lam0, lmax = lambda0_check(spec, coincident == 0)
     evidence().figure("coincident / antiparallel pairs", [coincident, antiparallel])
     if coincident:
         assert abs(lam0) <= ZERO * lmax, f"lambda_0 = {lam0:.3e} with {coincident} coincident pair(s)"
     elif antiparallel:
         reject()  # parallel but distinct: Theorem 3.1 says nothing
     else:
-        _zero_or_positive(lam0, lmax, f"inputs with no parallel pair ({spec.geometry})")
+        zero_or_positive(lam0, lmax, f"inputs with no parallel pair ({spec.geometry})")
 
 
 @claim(
@@ -133,12 +133,12 @@ def test_lambda0_positive(spec):
 @given(spec=problems(geometries=ALL_GEOMETRIES, min_d=2, max_n_over_d=None))
 def test_control_distinct_iff_positive(spec):
     p = spec.build()
-    coincident, antiparallel = _pairs(p.X)
-    lam0, lmax = _lambda0_check(spec, coincident == 0)
+    coincident, antiparallel = pairs(p.X)
+    lam0, lmax = lambda0_check(spec, coincident == 0)
     if coincident:
         assert abs(lam0) <= ZERO * lmax, f"lambda_0 = {lam0:.3e} with {coincident} coincident pair(s)"
     else:
-        _zero_or_positive(lam0, lmax, f"distinct inputs with {antiparallel} antiparallel pair(s) ({spec.geometry})")
+        zero_or_positive(lam0, lmax, f"distinct inputs with {antiparallel} antiparallel pair(s) ({spec.geometry})")
 
 
 @claim(
@@ -153,7 +153,7 @@ def test_control_distinct_iff_positive(spec):
 )
 @given(spec=problems(geometries=("antiparallel",)))
 def test_control_antiparallel_singular(spec):
-    lam0, lmax = _lambda0_check(spec, False)
+    lam0, lmax = lambda0_check(spec, False)
     assert abs(lam0) <= 1e-12 * lmax, f"lambda_0 = {lam0:.3e} > 0 with an antiparallel pair"
 
 
@@ -170,7 +170,7 @@ def test_control_antiparallel_singular(spec):
 )
 @given(spec=problems(geometries=ALL_GEOMETRIES, min_d=2, max_n_over_d=None), k=multipliers((1, 4, 16, 64)))
 def test_output_moments(spec, k):
-    _output_moments(spec, k * spec.n, "paper")
+    output_moments(spec, k * spec.n, "paper")
 
 
 @claim(
@@ -186,7 +186,7 @@ def test_output_moments(spec, k):
 )
 @given(spec=problems(), k=multipliers((4, 16, 64)))
 def test_control_torch_default_init(spec, k):
-    _output_moments(spec, k * spec.n, "torch_default")
+    output_moments(spec, k * spec.n, "torch_default")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -283,9 +283,9 @@ def test_lambda_min_stays(spec, c):
     "theorem asks grows like angle^-4, past the practical 8n-16n. Inputs i.i.d. on the sphere, with an antiparallel pair, "
     "or delta-separated.",
 )
-@given(spec=problems(**_data_kw(geometries=("sphere", "antiparallel", "separated"))), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+@given(spec=problems(**data_kw(geometries=("sphere", "antiparallel", "separated"))), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
 def test_gd_linear_rate(spec, k, c):
-    _, failed, _ = _rate_check(spec, k, c, "du2018.thm4.1.gd_linear_rate", "(1 - eta lambda_0/2)^k", lambda eta, p: 1 - eta * p.lambda0 / 2)
+    _, failed, _ = rate_check(spec, k, c, "du2018.thm4.1.gd_linear_rate", "(1 - eta lambda_0/2)^k", lambda eta, p: 1 - eta * p.lambda0 / 2)
     decide_probability(evidence(), failed, DELTA, "rate bound (1 - eta lambda_0/2)^k")
 
 
@@ -300,9 +300,9 @@ def test_gd_linear_rate(spec, k, c):
     regime="The theorem's step size, practical widths. The run covers few time constants (eta is tiny), so this is the "
     "early-trajectory part of the claim. " + DATA + ".",
 )
-@given(spec=problems(**_data_kw()), k=multipliers(WIDE))
+@given(spec=problems(**data_kw()), k=multipliers(WIDE))
 def test_theory_step(spec, k):
-    _, failed, _ = _rate_check(
+    _, failed, _ = rate_check(
         spec, k, 0.0, "du2018.thm4.1.theory_step", "(1 - eta lambda_0/2)^k", lambda eta, p: 1 - eta * p.lambda0 / 2, theory_step=True
     )
     decide_probability(evidence(), failed, DELTA, "rate bound with eta = lambda_0/n^2")
@@ -318,9 +318,9 @@ def test_theory_step(spec, k):
     control_of="du2018.thm4.1.gd_linear_rate",
     notes="At finite width the slowest mode decays at ~(1 - eta lambda_min(H))^2 with lambda_min(H) < lambda_0 for most seeds.",
 )
-@given(spec=problems(**_problem_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+@given(spec=problems(**problem_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
 def test_control_rate_twice(spec, k, c):
-    _, failed, _ = _rate_check(spec, k, c, "du2018.control.rate_twice_eta_lambda0", "(1 - 2 eta lambda_0)^k", lambda eta, p: 1 - 2 * eta * p.lambda0)
+    _, failed, _ = rate_check(spec, k, c, "du2018.control.rate_twice_eta_lambda0", "(1 - 2 eta lambda_0)^k", lambda eta, p: 1 - 2 * eta * p.lambda0)
     decide_probability(evidence(), failed, DELTA, "planted rate (1 - 2 eta lambda_0)^k")
 
 
@@ -334,7 +334,7 @@ def test_control_rate_twice(spec, k, c):
     control_of="du2018.thm4.1.gd_linear_rate",
     notes="The theorem needs m >> n; a network with m << n cannot interpolate generic labels at all.",
 )
-@given(spec=problems(min_n=12, **_problem_kw()), c=step_factors(0.3, 1.5))
+@given(spec=problems(min_n=12, **problem_kw()), c=step_factors(0.3, 1.5))
 def test_control_narrow_width(spec, c):
     ev = evidence()
     p = spec.build()
@@ -369,7 +369,7 @@ def test_control_narrow_width(spec, c):
     "Inputs i.i.d. on the sphere, with an antiparallel pair, or delta-separated; labels Gaussian, random signs, teacher "
     "sign(v.x) or linear teacher sqrt(d) v.x; n/d <= 2.",
 )
-@given(spec=problems(**_data_kw(geometries=("sphere", "antiparallel", "separated"), max_n_over_d=2.0)), k=multipliers(FLOW_WIDE))
+@given(spec=problems(**data_kw(geometries=("sphere", "antiparallel", "separated"), max_n_over_d=2.0)), k=multipliers(FLOW_WIDE))
 def test_gradient_flow_rate(spec, k):
     ev = evidence()
     p = spec.build()
@@ -399,7 +399,7 @@ def test_gradient_flow_rate(spec, k):
     regime="The theorem's own constants cannot be run (the card gives both numbers). eta = c / lambda_max(H^inf), c in [0.1, 1.5]; "
     + DATA + ".",
 )
-@given(spec=problems(**_data_kw()), c=step_factors(0.1, 1.5))
+@given(spec=problems(**data_kw()), c=step_factors(0.1, 1.5))
 def test_threshold_width(spec, c):
     ev = evidence()
     p = spec.build()
@@ -455,7 +455,7 @@ def test_threshold_width(spec, c):
     predicate=f"max_k max_r ||w_r(k) - w_r(0)|| <= R' (each seed's own ||y - u(0)||) on all but a delta={DELTA} fraction of seeds",
     regime=PRACTICAL,
 )
-@given(spec=problems(**_data_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
+@given(spec=problems(**data_kw()), k=multipliers(WIDE), c=step_factors(0.1, 1.5))
 def test_drift_bound(spec, k, c):
     ev = evidence()
     p = spec.build()
@@ -492,9 +492,9 @@ def test_drift_bound(spec, k, c):
     predicate="slope of log max_r ||w_r(K) - w_r(0)|| against log m is -1/2 +- 0.15 (95% CI inside); eta = c/lambda_max, K = profile steps",
     regime="eta = c / lambda_max(H^inf), c in [0.1, 1.5]; the profile's width grid; " + DATA + ".",
 )
-@given(spec=problems(**_data_kw()), c=step_factors(0.1, 1.5))
+@given(spec=problems(**data_kw()), c=step_factors(0.1, 1.5))
 def test_drift_scaling(spec, c):
-    _drift_scaling(spec, "du2018.lem3.3.drift_scaling", -0.5, 0.15, c=c)
+    drift_scaling(spec, "du2018.lem3.3.drift_scaling", -0.5, 0.15, c=c)
 
 
 @claim(
@@ -506,9 +506,9 @@ def test_drift_scaling(spec, c):
     expect="falsified",
     control_of="du2018.lem3.3.drift_scaling",
 )
-@given(spec=problems(**_problem_kw()))
+@given(spec=problems(**problem_kw()))
 def test_control_drift_one_over_m(spec):
-    _drift_scaling(spec, "du2018.control.drift_one_over_m", -1.0, 0.15)
+    drift_scaling(spec, "du2018.control.drift_one_over_m", -1.0, 0.15)
 
 
 @claim(
@@ -522,7 +522,7 @@ def test_control_drift_one_over_m(spec):
     "|w_r(0).x_i| <= ||w_r(K) - w_r(0)|| for every flipped (i, r) at every width and seed",
     regime="eta = c / lambda_max(H^inf), c in [0.1, 1.5], K = profile steps; the profile's width grid; " + DATA + ".",
 )
-@given(spec=problems(**_data_kw()), c=step_factors(0.1, 1.5))
+@given(spec=problems(**data_kw()), c=step_factors(0.1, 1.5))
 def test_pattern_flips(spec, c):
     ev = evidence()
     p = spec.build()
@@ -557,9 +557,9 @@ def test_pattern_flips(spec, c):
     "stable step does not fall as m grows",
     regime="n <= 16; " + DATA + ".",
 )
-@given(spec=problems(max_n=16, **_data_kw()))
+@given(spec=problems(max_n=16, **data_kw()))
 def test_step_size_independent_of_m(spec):
-    _step_size_check(spec, "du2018.sec4.step_size_independent_of_m", "ntk")
+    step_size_check(spec, "du2018.sec4.step_size_independent_of_m", "ntk")
 
 
 @claim(
@@ -572,9 +572,9 @@ def test_step_size_independent_of_m(spec):
     control_of="du2018.sec4.step_size_independent_of_m",
     notes="With f = sum_r a_r relu(w_r.x) the Gram grows like m, so eta* ~ 1/m: the claim depends on the parameterization.",
 )
-@given(spec=problems(max_n=16, **_problem_kw()))
+@given(spec=problems(max_n=16, **problem_kw()))
 def test_control_unnormalized_step_size(spec):
-    _step_size_check(spec, "du2018.control.unnormalized_step_size", "none")
+    step_size_check(spec, "du2018.control.unnormalized_step_size", "none")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -601,7 +601,7 @@ def test_control_unnormalized_step_size(spec):
     "search (issue 11) found seeds breaking it at 16n (n=16, d=6, seed 2: 2 of 8; n=9, d=5, antiparallel, seed 671: 2 of 8, "
     "worst final L/L0 = 3e-7): the theorem promises it with probability >= 1 - delta, which is what is decided now.",
 )
-@given(spec=problems(labels=("gaussian", "sign"), **_problem_kw(geometries=("sphere", "antiparallel", "separated"), max_n_over_d=2.0)))
+@given(spec=problems(labels=("gaussian", "sign"), **problem_kw(geometries=("sphere", "antiparallel", "separated"), max_n_over_d=2.0)))
 def test_random_labels(spec):
     ev = evidence()
     P = profile()
@@ -638,10 +638,10 @@ def test_random_labels(spec):
     regime="m = 16 n, eta = 1 / lambda_max(H^inf), 3x the profile's steps. A seed whose loss is above the floor but still "
     "falling over the last tenth of the run leaves the example undecided: the step budget, not the claim, ran out.",
 )
-@given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **_problem_kw()))
+@given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **problem_kw()))
 def test_conflicting_duplicates_floor(spec):
     ev = evidence()
-    p, tr, floor = _duplicate_run(spec, "du2018.asm3.1.conflicting_duplicates_floor")
+    p, tr, floor = duplicate_run(spec, "du2018.asm3.1.conflicting_duplicates_floor")
     final = tr.loss[:, -1]
     gap = ((final - floor) / floor).abs()
     eps = torch.finfo(dtype()).eps  # tolerances keyed to the dtype: rounding, not dynamics, sets them
@@ -674,10 +674,10 @@ def test_conflicting_duplicates_floor(spec):
     control_of="du2018.thm4.1.gd_linear_rate",
     notes="Assumption 3.1 (lambda_0 > 0) fails; the loss cannot go below (y_i - y_j)^2 / 4.",
 )
-@given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **_problem_kw()))
+@given(spec=problems(geometries=("duplicate",), labels=("conflicting",), **problem_kw()))
 def test_control_conflicting_duplicates_zero_loss(spec):
     ev = evidence()
-    p, tr, floor = _duplicate_run(spec, "du2018.control.conflicting_duplicates_zero_loss")
+    p, tr, floor = duplicate_run(spec, "du2018.control.conflicting_duplicates_zero_loss")
     rel = tr.rel_loss()[:, -1]
     ev.size(n=p.n, d=p.d, m=16 * p.n)
     ev.figure("final L/L0 (worst seed)", float(rel.max()), predicted="< 1e-8 (planted)")
@@ -707,7 +707,7 @@ def test_control_conflicting_duplicates_zero_loss(spec):
     "sphere/antiparallel/separated sets 0 of 6). 'At least as fast' is not implied by G(t) PSD alone "
     "(||exp(-(H+G)t) r|| <= ||exp(-Ht) r|| can fail for non-commuting H, G), so it is checked only on these geometries.",
 )
-@given(spec=problems(**_data_kw(geometries=("sphere", "antiparallel", "separated"))), k=multipliers(WIDE), c=step_factors(0.1, 1.0))
+@given(spec=problems(**data_kw(geometries=("sphere", "antiparallel", "separated"))), k=multipliers(WIDE), c=step_factors(0.1, 1.0))
 def test_joint_training(spec, k, c):
     ev = evidence()
     p = spec.build()

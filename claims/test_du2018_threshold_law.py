@@ -37,8 +37,8 @@ from harness.contract.papers import DZPS
 from harness.analysis.studies.du2018_threshold_law import (
     DU,
     LAW_ID,
-    _GIVEN,
-    _law,
+    GIVEN,
+    law,
 )
 
 
@@ -59,9 +59,9 @@ from harness.analysis.studies.du2018_threshold_law import (
     examples={"quick": 4},
     finding="In practice the width the rate bound needs grows like n^0.1..0.4 at fixed n/d (quick, n = 8..32, m* ~ n to 4n), against the n^6 / lambda_0^4 of the theorem (and n^4 of Song and Yang): the theorem's width is a sufficient condition far above what the behaviour needs; the planted reading 'm* ~ n^6' is falsified."
 )
-@given(**_GIVEN)
+@given(**GIVEN)
 def test_threshold_law(ratio, geometry, labels, c, seed):
-    fit = _law(ratio, geometry, labels, c, seed)
+    fit = law(ratio, geometry, labels, c, seed)
     evidence().margin(fit.ci_high / DU, "upper end of the exponent's 95% interval / 6")
     assert fit.ci_high < DU, f"m* ~ n^alpha with alpha in [{fit.ci_low:.2f}, {fit.ci_high:.2f}]: not below the theorem's n^6"
 
@@ -77,7 +77,7 @@ def test_threshold_law(ratio, geometry, labels, c, seed):
     predicate="6 lies within the 95% t-interval of the fitted exponent of m* ~ n^alpha",
     regime="The examples of the law claim (the same brackets, shared).",
 )
-@given(**_GIVEN)
+@given(**GIVEN)
 def test_control_threshold_grows_like_n6(ratio, geometry, labels, c, seed):
-    fit = _law(ratio, geometry, labels, c, seed)
+    fit = law(ratio, geometry, labels, c, seed)
     assert fit.ci_low <= DU <= fit.ci_high, f"the exponent's 95% interval [{fit.ci_low:.2f}, {fit.ci_high:.2f}] excludes 6"

@@ -43,8 +43,8 @@ from harness.analysis.studies.kleinberg2018 import (
     SMOOTH_ID,
     ToySpec,
     WIDE,
-    _ESCAPE_STATEMENT,
-    _escape,
+    ESCAPE_STATEMENT,
+    escape,
     _smoothed,
     toy_specs,
 )
@@ -54,7 +54,7 @@ from harness.analysis.studies.kleinberg2018 import (
     id=ESCAPE_ID,
     paper=KLEINBERG2018,
     theorem="Main result (SGD reaches and stays near x* when f * law(eta omega) is one-point convex toward x*) and the abstract's sharp-minima statement",
-    statement=_ESCAPE_STATEMENT,
+    statement=ESCAPE_STATEMENT,
     quantifier="probability",
     predicate=f"on bowl + 3 narrow Gaussian wells (D = 1..10), eta = 1/lambda_max at the spike minima, eta s = ratio w with "
     f"ratio in [2, 4], 2/(eta kappa) noisy steps from starts in the spike basins, then a noise-free quench: (a) runs not ending within "
@@ -74,7 +74,7 @@ from harness.analysis.studies.kleinberg2018 import (
 )
 @given(spec=toy_specs(2.0, 4.0))
 def test_sgd_escapes_sharp_minima(spec):
-    _escape(spec, control=False)
+    escape(spec, control=False)
 
 
 @claim(
@@ -93,7 +93,7 @@ def test_sgd_escapes_sharp_minima(spec):
 )
 @given(spec=st.just(ToySpec(dim=1, ratio=2.0, seed=0)))
 def test_control_narrow_minimum_traps(spec):
-    _escape(spec, control=True)
+    escape(spec, control=True)
 
 
 @claim(

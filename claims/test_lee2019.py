@@ -49,7 +49,7 @@ from harness.analysis.studies.lee2019 import (
     MF_ID,
     NOT_PARALLEL,
     TOL,
-    _linearization,
+    linearization,
 )
 
 
@@ -88,7 +88,7 @@ from harness.analysis.studies.lee2019 import (
     c=step_factors(0.25, 1.0),
 )
 def test_linearization(spec, act, depth, c):
-    _linearization(spec, act, depth, c, "ntk", LIN_ID, control=False)
+    linearization(spec, act, depth, c, "ntk", LIN_ID, control=False)
 
 
 @claim(
@@ -112,4 +112,4 @@ def test_linearization(spec, act, depth, c):
     c=st.just(0.5),
 )
 def test_control_mean_field_not_linear(spec, act, depth, c):
-    _linearization(spec, act, depth, c, "mean_field", MF_ID, control=True)
+    linearization(spec, act, depth, c, "mean_field", MF_ID, control=True)

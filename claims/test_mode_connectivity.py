@@ -54,10 +54,10 @@ from harness.analysis.studies.mode_connectivity import (
     SHARED,
     TAU,
     WIDTH_ID,
-    _CURVE_GIVEN,
-    _REGIME,
-    _curve,
-    _segment_width,
+    CURVE_GIVEN,
+    REGIME,
+    curve,
+    segment_width,
 )
 
 
@@ -73,16 +73,16 @@ from harness.analysis.studies.mode_connectivity import (
     f"{RATIO:g} B_bezier, B the barrier max_t L - max(L(w1), L(w2)) on the full training set; on all but a delta={DELTA} "
     "fraction of pairs (exact binomial 95% bounds)",
     assumptions="unit inputs (uniform on the sphere), sign-teacher labels, 12 <= n <= 20, 4 <= d <= 8, n/d <= 4, tanh, mean squared loss",
-    regime=_REGIME,
+    regime=REGIME,
     notes="Measured (quick: width 16, 32 pairs, 3 data sets): B_bezier / scale max 0.027 (median 0.002-0.006), B_lin / scale "
     "min 0.065, min ratio B_lin / B_bezier 13; Bezier length 1.14-1.17 x the segment (Garipov et al.: 1.30-2.13). "
     "Standard (width 32, 64 pairs, 13 data sets): max 0.010, min ratio 20.",
     examples={"quick": 2},
 )
 @example(**SHARED)
-@given(**_CURVE_GIVEN)
+@given(**CURVE_GIVEN)
 def test_bezier_mode_connectivity(spec):
-    _curve(spec, "bezier", control=False)
+    curve(spec, "bezier", control=False)
 
 
 @claim(
@@ -91,7 +91,7 @@ def test_bezier_mode_connectivity(spec):
     theorem="Sec. 3 (planted: the curve without its fit)",
     statement="(planted, false) The quadratic Bezier curve between two minima is flat even when its bend is left at its "
     "initialisation, the midpoint (w1 + w2) / 2: no fit needed (checked on the shared example n=20, d=5, seed 5).",
-    regime=_REGIME.split(" Drawn:")[0] + " One fixed data set: the true claim's explicit example (n=20, d=5, sign-teacher, "
+    regime=REGIME.split(" Drawn:")[0] + " One fixed data set: the true claim's explicit example (n=20, d=5, sign-teacher, "
     "seed 5), whose pairs are shared.",
     quantifier="probability",
     expect="falsified",
@@ -102,7 +102,7 @@ def test_bezier_mode_connectivity(spec):
 )
 @given(spec=st.just(SHARED["spec"]))
 def test_control_midpoint_bend(spec):
-    _curve(spec, "midpoint", control=True)
+    curve(spec, "midpoint", control=True)
 
 
 @claim(
@@ -117,16 +117,16 @@ def test_control_midpoint_bend(spec):
     f"force, redistribution every step, from the segment) has B_path <= {TAU:g} (L(init) - L_min) and B_lin >= {RATIO:g} "
     f"B_path, B measured along the chain (not only at the pivots) on the full training set; all but a delta={DELTA} fraction of pairs",
     assumptions="unit inputs (uniform on the sphere), sign-teacher labels, 12 <= n <= 20, 4 <= d <= 8, n/d <= 4, tanh, mean squared loss",
-    regime=_REGIME + " AutoNEB's pivot insertion is not run: a fixed chain of 7 pivots.",
+    regime=REGIME + " AutoNEB's pivot insertion is not run: a fixed chain of 7 pivots.",
     notes="Measured (quick: width 16, 32 pairs, 3 data sets): B_path / scale max 0.023 (median 0.0005-0.0023), min "
     "B_lin / B_path 28; chains 1.17-1.22 x the segment's length (Draxler et al.: 1.5-2.5 for CNNs). Standard (width 32, 64 "
     "pairs, 13 data sets): max 0.028, min ratio 25. Reported barriers are upper bounds on the minimum-energy path's.",
     examples={"quick": 2},
 )
 @example(**SHARED)
-@given(**_CURVE_GIVEN)
+@given(**CURVE_GIVEN)
 def test_autoneb_no_barrier(spec):
-    _curve(spec, "string", control=False)
+    curve(spec, "string", control=False)
 
 
 @claim(
@@ -135,7 +135,7 @@ def test_autoneb_no_barrier(spec):
     theorem="Sec. 4 (planted: the linear path)",
     statement="(planted, false) The straight line between two independently trained minima is already flat at small width: "
     "B_lin = max_t L((1-t) w1 + t w2) - max(L(w1), L(w2)) <= tau (L(init) - L_min) (checked on the shared example n=20, d=5, seed 5).",
-    regime=_REGIME.split(" Drawn:")[0] + " One fixed data set: the true claims' explicit example (n=20, d=5, sign-teacher, "
+    regime=REGIME.split(" Drawn:")[0] + " One fixed data set: the true claims' explicit example (n=20, d=5, sign-teacher, "
     "seed 5), whose pairs and segments are shared.",
     quantifier="probability",
     expect="falsified",
@@ -145,7 +145,7 @@ def test_autoneb_no_barrier(spec):
 )
 @given(spec=st.just(SHARED["spec"]))
 def test_control_straight_line_flat(spec):
-    _curve(spec, "segment", control=True)
+    curve(spec, "segment", control=True)
 
 
 @claim(
@@ -173,7 +173,7 @@ def test_control_straight_line_flat(spec):
 @example(**SHARED)
 @given(spec=problems(min_n=16, max_n=20, min_d=5, max_d=6, labels=("teacher",), max_n_over_d=4.0))
 def test_segment_barrier_width(spec):
-    _segment_width(spec, control=False)
+    segment_width(spec, control=False)
 
 
 @claim(
@@ -194,4 +194,4 @@ def test_segment_barrier_width(spec):
 )
 @given(spec=st.just(SHARED["spec"]))
 def test_control_segment_barrier_shrinks_with_width(spec):
-    _segment_width(spec, control=True)
+    segment_width(spec, control=True)

@@ -45,7 +45,7 @@ from harness.analysis.studies.sgd_noise import (
     SDE_REGIME,
     SHARP_MARGIN,
     SPEARMAN_MAX,
-    _lr_over_batch,
+    lr_over_batch,
     specs,
 )
 
@@ -77,7 +77,7 @@ from harness.analysis.studies.sgd_noise import (
 )
 @given(spec=specs())
 def test_lr_over_batch(spec):
-    _lr_over_batch(spec, control=False)
+    lr_over_batch(spec, control=False)
 
 
 @claim(
@@ -99,4 +99,4 @@ def test_lr_over_batch(spec):
 )
 @given(spec=st.just(JSpec(seed=0, hidden=16)))
 def test_control_only_lr_matters(spec):
-    _lr_over_batch(spec, control=True)
+    lr_over_batch(spec, control=True)

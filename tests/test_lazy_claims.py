@@ -198,11 +198,11 @@ def small_lee(monkeypatch):
 
 def test_lee_claim_holds_and_mean_field_twin_is_caught(small_lee):
     spec = ProblemSpec(n=8, d=6, seed=1)
-    small_lee._linearization(spec, "softplus", 2, 0.5, "ntk", "test.lee", control=False)
+    small_lee.linearization(spec, "softplus", 2, 0.5, "ntk", "test.lee", control=False)
     r = small_lee._sweep(spec, "softplus", 2, 0.5, "ntk", "test.lee")
     assert r.diverged == 0 and r.move.shape == (24,) and len(r.curves) == 4
     with pytest.raises(AssertionError, match="contradicts"):
-        small_lee._linearization(spec, "softplus", 2, 0.5, "mean_field", "test.lee.mf", control=True)
+        small_lee.linearization(spec, "softplus", 2, 0.5, "mean_field", "test.lee.mf", control=True)
 
 
 @pytest.fixture
@@ -217,6 +217,6 @@ def small_chizat(monkeypatch):
 
 def test_chizat_claim_holds_and_uncentered_twin_is_caught(small_chizat):
     spec = ProblemSpec(n=8, d=6, seed=2)
-    small_chizat._lazy(spec, "tanh", 2, 0.5, True, "test.chizat", control=False)
+    small_chizat.lazy(spec, "tanh", 2, 0.5, True, "test.chizat", control=False)
     with pytest.raises(AssertionError, match="contradicts"):
-        small_chizat._lazy(spec, "tanh", 2, 0.5, False, "test.chizat.unc", control=True)
+        small_chizat.lazy(spec, "tanh", 2, 0.5, False, "test.chizat.unc", control=True)

@@ -207,21 +207,21 @@ def _run(fn, *args):
 
 
 def test_zero_loss_holds_at_the_top_and_the_single_neuron_twin_is_caught(small):
-    _run(ck._zero_loss, small, None, "top")
+    _run(ck.zero_loss, small, None, "top")
     with pytest.raises(AssertionError, match="L=1, M=1"):
-        _run(ck._zero_loss, small, (1, 1), "twin")
+        _run(ck.zero_loss, small, (1, 1), "twin")
 
 
 def test_size_trend_holds_and_its_twin_is_caught(small):
-    _run(ck._size_trend, small, False)
+    _run(ck.size_trend, small, False)
     with pytest.raises(AssertionError, match="contradicts"):
-        _run(ck._size_trend, small, True)
+        _run(ck.size_trend, small, True)
 
 
 def test_mean_field_twin_is_caught(small):
     """At these small widths the M^-1/2 fit of the true claim is too noisy to decide; the lazy twin's
     -1/2 is already far from the measured ~0 exponent of the movement."""
     with pytest.raises(AssertionError, match="lazy"):
-        _run(ck._mean_field, small, True)
+        _run(ck.mean_field, small, True)
     r = ck.mf_measures(ck.mf_sweep(small))
     assert np.median(r["disp"]) > 1.0  # every neuron moves O(1): no lazy training

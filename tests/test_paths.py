@@ -266,14 +266,14 @@ def small(monkeypatch):
 
 def test_planted_straight_line_control_is_caught(small):
     with pytest.raises(AssertionError, match="failed on"):
-        mc._curve(small, "segment", control=True)
+        mc.curve(small, "segment", control=True)
     with pytest.raises(AssertionError, match="failed on"):
-        mc._curve(small, "midpoint", control=True)
+        mc.curve(small, "midpoint", control=True)
 
 
 def test_curve_claims_hold_on_the_same_small_case(small):
-    mc._curve(small, "bezier", control=False)
-    mc._curve(small, "string", control=False)
+    mc.curve(small, "bezier", control=False)
+    mc.curve(small, "string", control=False)
 
 
 def test_width_grids_of_every_profile():
@@ -314,10 +314,10 @@ def test_width_claim_and_its_twin_decide_from_the_fitted_exponent(monkeypatch, e
     monkeypatch.setattr(mc, "_width_sweep", lambda spec, key: _fake_sweep(exponent, 0))
     spec = mc.SHARED["spec"]
     if claim_holds:
-        mc._segment_width(spec, control=False)
+        mc.segment_width(spec, control=False)
         with pytest.raises(AssertionError, match="contradicts"):
-            mc._segment_width(spec, control=True)
+            mc.segment_width(spec, control=True)
     else:
         with pytest.raises(AssertionError, match="contradicts"):
-            mc._segment_width(spec, control=False)
-        mc._segment_width(spec, control=True)
+            mc.segment_width(spec, control=False)
+        mc.segment_width(spec, control=True)

@@ -49,14 +49,14 @@ def test_decade_ratio_bounds_exact_open_and_unknown():
     assert hi[1] == math.inf and lo[1] == (65 - 60) / 20  # reached 1e-6 at 60, not 1e-8 by step 65
     assert lo[2] == 0 and hi[2] == math.inf  # not even 1e-6: nothing known
     assert lo[3] > 2  # 10x slower below 1e-6: the window proves ratio > 2 before 1e-8
-    failed, unknown = az._at_most(2.0)(lo, hi)
+    failed, unknown = az.at_most(2.0)(lo, hi)
     assert failed.tolist() == [False, False, False, True] and unknown.tolist() == [False, True, True, False]
-    failed, unknown = az._at_least(10.0)(lo, hi)
+    failed, unknown = az.at_least(10.0)(lo, hi)
     assert failed.tolist() == [True, False, False, False] and unknown.tolist() == [False, True, True, True]
 
 
 def test_a_diverged_seed_reads_infinite_ratio():
     lo, hi = az._decade_ratio_bounds(_run([_decades(10, 100)], [True]))
     assert lo[0] == hi[0] == math.inf
-    failed, unknown = az._at_most(2.0)(lo, hi)
+    failed, unknown = az.at_most(2.0)(lo, hi)
     assert failed.item() and not unknown.item()

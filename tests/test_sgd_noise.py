@@ -178,11 +178,11 @@ SMALL = {"width": 0.004, "trials": 48, "sweep": 32, "samples": 1 << 13}
 def test_escape_claim_and_its_planted_twin_on_a_small_case():
     spec = kb.ToySpec(dim=1, ratio=2.0, seed=0)
     with _Ctx() as ev:
-        kb._escape(spec, control=False, S=SMALL)
+        kb.escape(spec, control=False, S=SMALL)
     assert any(k.startswith("P(fail): noisy GD ends near x*") for k in ev.figures)
     assert {p["name"] for p in ev.plots} >= {"escape_fraction", "landscape", "wide_well", "spike_zoom"}
     with _Ctx(), pytest.raises(AssertionError, match="stays in the narrow basin"):
-        kb._escape(spec, control=True, S=SMALL)
+        kb.escape(spec, control=True, S=SMALL)
 
 
 def test_smoothed_step_claim_and_its_planted_twin_on_a_small_case():
@@ -239,10 +239,10 @@ def test_only_lr_matters_twin_is_caught_on_a_small_case():
     g = jz.Grid(n=32, d=5, etas=(0.05, 0.1), batches=(4, 8, 16), time=20.0, seeds=6)
     spec = jz.JSpec(seed=0, hidden=8)
     with _Ctx(), pytest.raises(AssertionError, match="sharpness at equal eta"):
-        jz._lr_over_batch(spec, control=True, g=g)
+        jz.lr_over_batch(spec, control=True, g=g)
     # the true claim on the same sweep: not falsified (holds or undecided at 6 seeds)
     with _Ctx() as ev, contextlib.suppress(UnsatisfiedAssumption):
-        jz._lr_over_batch(spec, control=False, g=g)
+        jz.lr_over_batch(spec, control=False, g=g)
     assert "slope of log lambda_max vs log(eta/B) (per seed, mean)" in ev.figures
     assert ev.figures["slope of log lambda_max vs log(eta/B) (per seed, mean)"]["measured"] < 0
     names = {p["name"] for p in ev.plots}

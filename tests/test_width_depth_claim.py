@@ -221,7 +221,7 @@ def test_claim_and_twin_on_known_tables(monkeypatch, quick_profile, table, claim
     walks = _walks(table)
     monkeypatch.setattr(wd, "sweep", lambda spec, act: walks)
     spec = ProblemSpec(n=8, d=5, seed=0)
-    for fn, outcome in ((wd._width_vs_depth, claim_outcome), (wd._fc_flat, twin_outcome)):
+    for fn, outcome in ((wd.width_vs_depth, claim_outcome), (wd.fc_flat, twin_outcome)):
         if outcome is None:
             fn(spec, "relu")
         else:
@@ -238,8 +238,8 @@ def test_twin_caught_on_a_small_real_sweep(monkeypatch, quick_profile):
     spec = ProblemSpec(n=8, d=6, seed=1)
     wd._sweep.cache_clear()
     with pytest.raises(AssertionError, match="fc threshold growth"):
-        wd._fc_flat(spec, "gelu")
-    wd._width_vs_depth(spec, "gelu")
+        wd.fc_flat(spec, "gelu")
+    wd.width_vs_depth(spec, "gelu")
     walks = wd.sweep(spec, "gelu")
     assert walks[("fc", 8)].threshold.low >= 4 * walks[("fc", 2)].threshold.high
     assert wd._sweep.cache_info().hits >= 2  # the claim reused the twin's sweep

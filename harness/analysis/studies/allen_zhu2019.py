@@ -29,13 +29,13 @@ SEPARATED_GEOMETRIES = ("separated", "sphere", "antipodal", "circle")
 MODEL_SLACK = 0.2  #: the variance 5L/m is first order in L/m; allow +-20% for the neglected terms
 
 
-def _depths_and_widths():
+def depths_and_widths():
     return st.deferred(
         lambda: st.tuples(st.sampled_from([128, 256, 512]), st.integers(2, profile().max_depth)).filter(lambda mw: mw[1] <= mw[0] // 8)
     )
 
 
-def _forward_stability(spec, mL, init_variance, cid, direction="forward"):
+def forward_stability(spec, mL, init_variance, cid, direction="forward"):
     ev = evidence()
     m, L = mL
     p = spec.build()
@@ -137,7 +137,7 @@ def _sgd_sweep(spec, depth: int, c: float, stretch: int = 1, more_seeds: int = 1
     return steps, {"n": p.n, "d": X.shape[1], "b": b, "delta": p.min_separation, "budget": stretch * SGD_BUDGET * P.steps, "trajectories": finals}
 
 
-def _sgd_iterations(spec, depth, c, predicted, alternative, tolerance, against, more_seeds=1):
+def sgd_iterations(spec, depth, c, predicted, alternative, tolerance, against, more_seeds=1):
     ev = evidence()
     for stretch in (1, 4, 16):  # a slow seed is not a slow law: give every seed 4x, then 16x the steps
         T, info = _sgd_sweep(spec, depth, c, stretch, more_seeds)
@@ -167,7 +167,7 @@ def _sgd_iterations(spec, depth, c, predicted, alternative, tolerance, against, 
         decide_exponent(ev, ms, ts, predicted, tolerance, "steps to eps against m", alternative=alternative)
 
 
-def _classification(spec, conflicting: bool, cid: str, classes: int = 3, depth: int = 2):
+def classification(spec, conflicting: bool, cid: str, classes: int = 3, depth: int = 2):
     ev = evidence()
     p = spec.build()
     P = profile()
@@ -241,7 +241,7 @@ def _decade_ratio_bounds(tr) -> tuple[torch.Tensor, torch.Tensor]:
     return lo, hi
 
 
-def _gd_decades(spec, depth, c, predicate, what):
+def gd_decades(spec, depth, c, predicate, what):
     """``predicate(lo, hi)`` gives (failed, unknown) per seed from the ratio's bounds; a run whose
     seeds stay unknown is rerun once with 4x the steps before the decision."""
     ev = evidence()
@@ -263,9 +263,9 @@ def _gd_decades(spec, depth, c, predicate, what):
     decide_probability(ev, failed, DELTA, what, unknown=unknown)
 
 
-def _at_most(limit):
+def at_most(limit):
     return lambda lo, hi: (lo > limit, (lo <= limit) & (hi > limit))
 
 
-def _at_least(limit):
+def at_least(limit):
     return lambda lo, hi: (hi < limit, (hi >= limit) & (lo < limit))

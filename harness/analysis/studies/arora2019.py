@@ -26,7 +26,7 @@ DATA = ("c in [0.1, 1.5]; inputs i.i.d. on the sphere, with a near-parallel (ang
         "delta-separated, n/d <= 3; labels Gaussian, random signs, teacher sign(v.x) or linear teacher sqrt(d) v.x")
 
 
-def _kernel_prediction(p, eta, r0, steps):
+def kernel_prediction(p, eta, r0, steps):
     """(I - eta H^inf)^k r0 for k = 0..steps, as [T, K+1, n], plus the per-direction factors."""
     lam, V = p.hinf_eigh
     k = torch.arange(steps + 1, dtype=torch.float64)
@@ -38,7 +38,7 @@ def _kernel_prediction(p, eta, r0, steps):
 EPS = 0.05
 
 
-def _eigen_deviation(spec, c, cid, use_y):
+def eigen_deviation(spec, c, cid, use_y):
     ev = evidence()
     p = spec.build()
     P = profile()
@@ -56,7 +56,7 @@ def _eigen_deviation(spec, c, cid, use_y):
     )
     r = tr.residual
     start = (-p.y).expand_as(r[:, 0]) if use_y else r[:, 0]
-    pred, _, V = _kernel_prediction(p, eta, start, tr.steps)
+    pred, _, V = kernel_prediction(p, eta, start, tr.steps)
     proj, proj_pred = r @ V, pred @ V  # [T, K+1, n] coordinates along v_i
     scale = start.norm(dim=1).view(-1, 1)
     dev_dir = (proj - proj_pred).abs().amax(dim=1) / scale  # [T, n]
@@ -92,7 +92,7 @@ SMALL_INIT_ID = "arora2019.thm4.1.small_init_y_form"
 KAPPA_EXPONENT = -0.25  #: kappa(m) = kappa_0 (m / m_min)^(-1/4): the theorem's m ~ 1/(kappa^2 eps^2) then gives eps ~ m^(-1/4)
 
 
-def _y_form_errors(spec, c, kappa0, cid, coupled):
+def y_form_errors(spec, c, kappa0, cid, coupled):
     """eps(m) per seed: max_k ||(u(k) - y) + (I - eta H^inf)^k y|| / ||y||, kappa coupled to m (or held)."""
     ev = evidence()
     p = spec.build()
@@ -104,7 +104,7 @@ def _y_form_errors(spec, c, kappa0, cid, coupled):
     xs, ys, u0 = [], [], []
     for m, tr in runs.items():
         r = tr.residual
-        pred, _, _ = _kernel_prediction(p, eta, (-p.y).expand_as(r[:, 0]), tr.steps)
+        pred, _, _ = kernel_prediction(p, eta, (-p.y).expand_as(r[:, 0]), tr.steps)
         eps = (r - pred).norm(dim=2).amax(dim=1) / p.y.norm()
         xs += [m] * tr.trials
         ys += eps.tolist()

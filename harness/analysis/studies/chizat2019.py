@@ -95,7 +95,7 @@ def _alpha_sweep(spec: ProblemSpec, act: str, depth: int, c: float, center: bool
     return AlphaSweep(**arr, curves=tuple(curves), diverged=diverged, n=p.n, d=p.d, width=m, steps=K)
 
 
-def _lazy(spec, act, depth, c, center, cid, *, control: bool):
+def lazy(spec, act, depth, c, center, cid, *, control: bool):
     ev = evidence()
     r = _alpha_sweep(spec, act, depth, c, center, cid)
     xs = r.alpha

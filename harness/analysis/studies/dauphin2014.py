@@ -220,7 +220,7 @@ def check_saddles(ev, loss, negatives, L_min: float, L_ref: float, *, control: b
 # ----------------------------------------------------------------------------- MLP claims
 
 
-def _mlp_case(seed: int, activation: str, *, kind: str, control: bool) -> None:
+def mlp_case(seed: int, activation: str, *, kind: str, control: bool) -> None:
     ev = evidence()
     sw = sweep(case_for(seed, activation))
     _record(ev, sw)
@@ -243,9 +243,9 @@ def _mlp_case(seed: int, activation: str, *, kind: str, control: bool) -> None:
     check_saddles(ev, pts.loss.numpy(), pts.negatives.numpy(), sw.L_min, sw.L_zero, control=control, what=f"{label}, MLP {activation}, P={sw.n_params}")
 
 
-_GIVEN = {"seed": st.integers(0, 2**16), "activation": st.sampled_from(["tanh", "gelu"])}
-_EXAMPLES = {"quick": 1, "standard": 3, "nightly": 6}
-_REGIME = (
+GIVEN = {"seed": st.integers(0, 2**16), "activation": st.sampled_from(["tanh", "gelu"])}
+EXAMPLES = {"quick": 1, "standard": 3, "nightly": 6}
+REGIME = (
     "Small MLPs (d, h, c) with the exact dense Hessian: quick (4, 8, 2) P=58, n=40, 200 starts; standard (6, 12, 3) "
     "P=123, n=80, 160 starts; nightly (8, 16, 4) P=212, n=120, 240 starts; tanh or gelu; Gaussian targets on unit "
     "inputs (the paper: down-sampled MNIST / CIFAR-10, larger nets); L2 term 1e-3/2 ||theta||^2 (see the module "

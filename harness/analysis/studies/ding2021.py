@@ -196,7 +196,7 @@ def _plot_success(ev, sw: GridSweep) -> None:
     ev.plot("success", lines, title=f"fraction of seeds with E(s={sw.steps * ETA:g}) <= {EPS:g} E(0)", xlabel="L M", ylabel="fraction of seeds", xscale="log")
 
 
-def _zero_loss(spec: ProblemSpec, at: tuple[int, int] | None, what: str) -> None:
+def zero_loss(spec: ProblemSpec, at: tuple[int, int] | None, what: str) -> None:
     ev = evidence()
     sw = grid_sweep(spec)
     decided = at or (depth_grid()[-1], width_grid()[-1])
@@ -218,7 +218,7 @@ def _zero_loss(spec: ProblemSpec, at: tuple[int, int] | None, what: str) -> None
     decide_probability(ev, torch.as_tensor(pt.failed), DELTA, f"{what}: E(s)/E(0) <= {EPS:g} within s = {sw.steps * ETA:g} at L={decided[0]}, M={decided[1]}")
 
 
-_ZERO_REGIME = (
+ZERO_REGIME = (
     "d in {4, 5}, n in [d+3, 8]; L x M grid: quick depths 1..8 x widths 1, 2, 8, 32 (decided at (8, 32)), standard 1..16 x "
     "1..128, nightly 1..32 x 1..512; replicates seeds (32 quick, 64 standard, 128 nightly); budget = profile steps at "
     "eta = 1 (training time 300 quick, 1000 standard, 2000 nightly). The paper's L(eps), M(eps, delta) were not found: "
@@ -232,7 +232,7 @@ _ZERO_REGIME = (
 # ----------------------------------------------------------------------------- loss vs size at a fixed time
 
 
-def _size_trend(spec: ProblemSpec, control: bool) -> None:
+def size_trend(spec: ProblemSpec, control: bool) -> None:
     ev = evidence()
     sw = grid_sweep(spec)
     diag = diagonal()
@@ -369,7 +369,7 @@ def _hist_plot(ev, sw: MFSweep) -> None:
     )
 
 
-def _mean_field(spec: ProblemSpec, control: bool) -> None:
+def mean_field(spec: ProblemSpec, control: bool) -> None:
     ev = evidence()
     sw = mf_sweep(spec)
     r = mf_measures(sw)
@@ -413,7 +413,7 @@ def _mean_field(spec: ProblemSpec, control: bool) -> None:
     )
 
 
-_MF_REGIME = (
+MF_REGIME = (
     "Fixed depth L = max_depth/4 (quick 4, standard 16, nightly 32); widths M = 8, 16, ..., 2 deep_width (quick 8..128) each "
     "against 4M (up to 512 quick, 2048 standard, 8192 nightly); 2 x scaling_seeds independent seeds per width (8 quick); "
     f"training time s = {S_MF} at eta = {ETA:g} (step eta L M). The paper's limit is L, M -> infinity together; here the "

@@ -25,7 +25,7 @@ NOT_PARALLEL = ("sphere", "near_parallel", "separated")
 LABELS = ("gaussian", "sign", "teacher", "teacher_linear")
 
 
-def _deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min", act="softplus"):
+def deep_rate(spec, family, depth, c, width, cid, rate_eigenvalue="min", act="softplus"):
     """``rate_eigenvalue="max"``: the planted bound (1 - eta lambda_max / 2)^k in place of lambda_min's."""
     ev = evidence()
     p = spec.build()

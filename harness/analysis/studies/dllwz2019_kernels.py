@@ -122,7 +122,7 @@ def _ntk_sweep(spec, family, act, depth, cid):
     return p, theta_inf, np.asarray(xs, dtype=float), np.asarray(ys), bias
 
 
-def _ntk_convergence(spec, family, act, depth, cid, predicted):
+def ntk_convergence(spec, family, act, depth, cid, predicted):
     ev = evidence()
     p, theta_inf, xs, ys, bias = _ntk_sweep(spec, family, act, depth, cid)
     widths = ntk_widths()
@@ -153,7 +153,7 @@ def _ntk_convergence(spec, family, act, depth, cid, predicted):
     decide_exponents(ev, [(xs, ys, predicted, TOL, f"relative NTK gap at init vs m ({family}, {act}, H={depth})", "two-sided")])
 
 
-_NTK_GIVEN = {
+NTK_GIVEN = {
     "spec": problems(max_n=10, max_n_over_d=2.0, geometries=ALL_GEOMETRIES),
     "family": st.sampled_from(["fc", "resnet"]),
     "act": st.sampled_from(ACTIVATIONS),
@@ -202,7 +202,7 @@ def _gram_sweep(spec, family, depth, c, cid, act="softplus"):
     return p, steps, diverged, {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
-def _gram_stability(spec, family, depth, c, cid, *, control: bool, act: str = "softplus"):
+def gram_stability(spec, family, depth, c, cid, *, control: bool, act: str = "softplus"):
     ev = evidence()
     p, steps, diverged, r = _gram_sweep(spec, family, depth, c, cid, act)
     widths = gram_widths()
@@ -261,7 +261,7 @@ def _gram_stability(spec, family, depth, c, cid, *, control: bool, act: str = "s
     )
 
 
-_GRAM_GIVEN = {
+GRAM_GIVEN = {
     "spec": problems(max_n=10, max_n_over_d=2.0, geometries=NOT_PARALLEL, labels=("gaussian", "sign", "teacher", "teacher_linear")),
     "family": st.sampled_from(["fc", "resnet"]),
     "depth": depths(),

@@ -337,7 +337,7 @@ def _decide(ev, checks: list[tuple[str, str]]) -> None:
         undecided("; ".join(open_) + ": the threshold intervals overlap the bound; more seeds per width would narrow them")
 
 
-def _width_vs_depth(spec, act):
+def width_vs_depth(spec, act):
     ev = evidence()
     r = _record(ev, spec, act, sweep(spec, act))
     (f_lo, f_hi), (r_lo, r_hi), q = r["g"]["fc"], r["g"]["resnet"], r["depth_ratio"]
@@ -354,7 +354,7 @@ def _width_vs_depth(spec, act):
     )
 
 
-def _fc_flat(spec, act):
+def fc_flat(spec, act):
     ev = evidence()
     r = _record(ev, spec, act, sweep(spec, act))
     f_lo, f_hi = r["g"]["fc"]
@@ -363,7 +363,7 @@ def _fc_flat(spec, act):
     _decide(ev, [(decide_ratio(f_lo, f_hi, allow, "at_most"), f"fc threshold growth in [{f_lo:.3g}, {f_hi:.3g}] vs claimed <= {allow:.3g}")])
 
 
-_REGIME = (
+REGIME = (
     "The theorems' widths (2^O(H) n^4 / lambda^4 for fc, n^4 H^2 for ResNet) cannot be run; the threshold of a relative "
     "form of the proofs' initialization condition is measured instead (TAU = 1/2, DELTA = 1/4), on a doubling width grid "
     "from 4 to 8 deep_width (quick 512, standard 2048, nightly 8192; cut where (H-1) m^2 > 2^28), depths doubling "

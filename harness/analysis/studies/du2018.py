@@ -37,15 +37,15 @@ WIDE = (8, 16)  # multipliers for the practical regime: the bound held on every 
 FLOW_WIDE = (16, 32)  # gradient flow's bound has no slack: 8n failed on up to 44% of seeds (see the claim's regime)
 
 
-def _problem_kw(**kw):
+def problem_kw(**kw):
     base = {"max_n_over_d": 3.0}
     base.update(kw)
     return base
 
 
-def _data_kw(**kw):
+def data_kw(**kw):
     """_problem_kw over every geometry with lambda_0 > 0 and every bounded label kind (see DATA)."""
-    return _problem_kw(**{"geometries": POS_GEOMETRIES, "labels": LABEL_KINDS, **kw})
+    return problem_kw(**{"geometries": POS_GEOMETRIES, "labels": LABEL_KINDS, **kw})
 
 
 def _train(spec, p, m, eta, cid, steps, record=None, replicates=None, **model_kw):
@@ -69,7 +69,7 @@ def _train(spec, p, m, eta, cid, steps, record=None, replicates=None, **model_kw
 MC_SAMPLES = 200_000
 
 
-def _hinf_formula_check(spec, formula, name):
+def hinf_formula_check(spec, formula, name):
     ev = evidence()
     p = spec.build()
     mc = kernels.hinf_monte_carlo(p.X, MC_SAMPLES, trial_generator("hinf-mc", spec.seed))
@@ -96,7 +96,7 @@ def _hinf_formula_check(spec, formula, name):
     assert torch.allclose(closed.diagonal(), torch.full((p.n,), 0.5, dtype=closed.dtype)), "diagonal is not 1/2"
 
 
-def _lambda0_check(spec, expect_positive):
+def lambda0_check(spec, expect_positive):
     ev = evidence()
     p = spec.build()
     lam = torch.linalg.eigvalsh(p.hinf)
@@ -123,7 +123,7 @@ POSITIVE, ZERO = 1e-10, 1e-13
 NOT_PARALLEL = ("sphere", "near_parallel", "separated", "circle", "duplicate")
 
 
-def _pairs(X):
+def pairs(X):
     """(coincident, antiparallel) pairs of unit inputs, counted from the data, not from the geometry's name."""
     G = X @ X.T
     iu = torch.triu_indices(X.shape[0], X.shape[0], offset=1)
@@ -131,7 +131,7 @@ def _pairs(X):
     return int((g >= 1 - 1e-12).sum()), int((g <= -1 + 1e-12).sum())
 
 
-def _zero_or_positive(lam0, lmax, what):
+def zero_or_positive(lam0, lmax, what):
     """Assert lambda_0 is certified positive; undecided between the rounding zone and certification."""
     evidence().margin(POSITIVE * lmax / max(lam0, 1e-300), "1e-10 lambda_max / lambda_0 (<= 1: certified positive)")
     assert lam0 > ZERO * lmax, f"lambda_0 = {lam0:.3e} = 0 to rounding ({ZERO:g} lambda_max = {ZERO * lmax:.1e}) for {what}"
@@ -146,7 +146,7 @@ def _zero_or_positive(lam0, lmax, what):
 INIT_SEEDS = 512
 
 
-def _output_moments(spec, m, init):
+def output_moments(spec, m, init):
     ev = evidence()
     p = spec.build()
     model = TwoLayerReLU(m)
@@ -182,7 +182,7 @@ def _output_moments(spec, m, init):
 # ----------------------------------------------------------------------------------------------
 
 
-def _rate_check(spec, k, c, cid, rate_name, rate_of, *, steps=None, theory_step=False):
+def rate_check(spec, k, c, cid, rate_name, rate_of, *, steps=None, theory_step=False):
     """Train R seeds at m = k n; check L(t) <= bound(t) L(0) on every seed; decide with a binomial bound."""
     ev = evidence()
     p = spec.build()
@@ -218,7 +218,7 @@ def _rate_check(spec, k, c, cid, rate_name, rate_of, *, steps=None, theory_step=
     return ev, failed, chk
 
 
-def _drift_scaling(spec, cid, predicted, tol, scaling="ntk", c=1.0):
+def drift_scaling(spec, cid, predicted, tol, scaling="ntk", c=1.0):
     ev = evidence()
     p = spec.build()
     runs = width_sweep(p, cid, spec.seed, eta=c / p.lambda_max, record=Record(flips=False), scaling=scaling)
@@ -255,7 +255,7 @@ def _largest_monotone_eta(spec, p, m, cid, scaling, steps, rounds=10):
     return (2.0**lo) / p.lambda_max
 
 
-def _step_size_check(spec, cid, scaling):
+def step_size_check(spec, cid, scaling):
     ev = evidence()
     p = spec.build()
     widths = [p.n * 4**j for j in range(4)]  # n, 4n, 16n, 64n
@@ -273,7 +273,7 @@ def _step_size_check(spec, cid, scaling):
     decide_exponent(ev, xu, yu, 0.0, 0.1, "eta*(m) over the upper widths", alternative="at_least")
 
 
-def _duplicate_run(spec, cid):
+def duplicate_run(spec, cid):
     p = spec.build()
     P = profile()
     tr = _train(spec, p, 16 * p.n, 1 / p.lambda_max, cid, 3 * P.steps, Record(drift=False, flips=False), replicates=max(4, P.replicates // 4))

@@ -46,7 +46,7 @@ def law_brackets(ratio: int, geometry: str, labels: str, c: float, seed: int, ns
     return out
 
 
-def _law(ratio, geometry, labels, c, seed):
+def law(ratio, geometry, labels, c, seed):
     ev = evidence()
     ns = tuple(profile().threshold_ns)
     rows = law_brackets(ratio, geometry, labels, c, seed, ns)
@@ -90,7 +90,7 @@ def _law(ratio, geometry, labels, c, seed):
     return fit
 
 
-_GIVEN = dict(
+GIVEN = dict(
     ratio=st.sampled_from([2, 1]),
     geometry=st.sampled_from(["sphere", "separated"]),
     labels=st.sampled_from(["gaussian", "sign", "teacher", "teacher_linear"]),

@@ -280,7 +280,7 @@ def _escape_evidence(ev, spec: ToySpec, r: dict, width: float) -> None:
     )
 
 
-def _escape(spec: ToySpec, *, control: bool, S: dict | None = None) -> None:
+def escape(spec: ToySpec, *, control: bool, S: dict | None = None) -> None:
     """The escape claim (control=False) or its planted twin on one example; ``S`` overrides the profile's sizes."""
     ev = evidence()
     S = S or sizes()
@@ -309,7 +309,7 @@ def _escape(spec: ToySpec, *, control: bool, S: dict | None = None) -> None:
     )
 
 
-_ESCAPE_STATEMENT = (
+ESCAPE_STATEMENT = (
     "Noisy GD x <- x - eta (grad f(x) + omega), omega ~ N(0, s^2 I), escapes a local minimum whose diameter w is small "
     "compared with the per-step noise eta s and ends near the global minimum x*, while plain GD from the same starts stays "
     "in the narrow basin and a wide bad minimum (width >> eta s) is not escaped: SGD works on f convolved with the law of eta "

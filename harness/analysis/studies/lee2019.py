@@ -107,7 +107,7 @@ def _sweep(spec: ProblemSpec, act: str, depth: int, c: float, scaling: str, cid:
     return LinSweep(**arr, curves=tuple(curves), diverged=diverged, n=p.n, d=p.d, steps=K)
 
 
-def _linearization(spec, act, depth, c, scaling, cid, *, control: bool):
+def linearization(spec, act, depth, c, scaling, cid, *, control: bool):
     ev = evidence()
     r = _sweep(spec, act, depth, c, scaling, cid)
     widths = lin_widths()

@@ -186,7 +186,7 @@ def _loss_plot(ev, results: dict[str, PathResult], ok: torch.Tensor, title: str,
     ev.plot(name, lines, title=title, xlabel="t along the path", ylabel="training loss L(path(t))", yscale="log")
 
 
-def _curve(spec: ProblemSpec, method: str, *, control: bool) -> None:
+def curve(spec: ProblemSpec, method: str, *, control: bool) -> None:
     """``method`` is the path the predicate is about (bezier / string, or for a control midpoint /
     segment); the segment is always measured alongside."""
     ev = evidence()
@@ -228,8 +228,8 @@ def _curve(spec: ProblemSpec, method: str, *, control: bool) -> None:
     decide_probability(ev, failed, DELTA, f"{label}: B <= {TAU:g} (L(init) - L_min) and B_lin >= {RATIO:g} B")
 
 
-_CURVE_GIVEN = {"spec": problems(min_n=12, max_n=20, min_d=4, max_d=8, labels=("teacher",), max_n_over_d=4.0)}
-_REGIME = (
+CURVE_GIVEN = {"spec": problems(min_n=12, max_n=20, min_d=4, max_d=8, labels=("teacher",), max_n_over_d=4.0)}
+REGIME = (
     "One hidden layer of width 16 (quick; standard 32, nightly 64), n <= 20 points, sign-teacher regression, full-batch GD "
     "with step 4/fan_in per layer for 4 x profile steps; Bezier fit 2 x profile steps, string method 4/3 x; pairs = the "
     "profile's replicates (32 in quick). The papers' CNNs on CIFAR are not run. Drawn: n in 12..20, d in 4..8 with "
@@ -258,7 +258,7 @@ def _segment_barriers(spec: ProblemSpec, S: int) -> tuple[list[float], list[floa
     return xs, ys
 
 
-def _segment_width(spec: ProblemSpec, *, control: bool) -> None:
+def segment_width(spec: ProblemSpec, *, control: bool) -> None:
     ev = evidence()
     sweep = _width_sweep(spec, _key())
     widths = width_grid()

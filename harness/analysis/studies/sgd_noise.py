@@ -274,7 +274,7 @@ def _plots(ev, spec: JSpec, g: Grid, r: dict) -> None:
         )
 
 
-def _lr_over_batch(spec: JSpec, *, control: bool, g: Grid | None = None) -> None:
+def lr_over_batch(spec: JSpec, *, control: bool, g: Grid | None = None) -> None:
     """The claim (control=False) or its planted twin on one example; ``g`` overrides the profile's grid."""
     ev = evidence()
     g = g or grid()
