@@ -462,23 +462,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_profiles(args: argparse.Namespace) -> int:
     from ..runtime.profiles import PROFILES
+    from .docs import profile_rows
 
-    header = ["profile", "budget s", "examples", "replicates", "n", "d", "steps", "widths (scaling)", "m / n", "seeds/width"]
-    rows = [
-        [
-            p.name,
-            f"{p.budget_s:g}",
-            f"{p.min_examples}..{p.max_examples}",
-            str(p.replicates),
-            f"{p.min_n}..{p.max_n}",
-            f"{p.min_d}..{p.max_d}",
-            str(p.steps),
-            ",".join(map(str, p.width_grid)),
-            ",".join(map(str, p.width_multipliers)),
-            str(p.scaling_seeds),
-        ]
-        for p in PROFILES.values()
-    ]
+    header, rows = profile_rows(sep=",")
     for line in _table(header, rows):
         print(line)
     print()

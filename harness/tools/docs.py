@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["GENERATORS", "bench_markdown", "claims_markdown", "profiles_markdown", "sync_docs"]
+__all__ = ["GENERATORS", "bench_markdown", "claims_markdown", "profile_rows", "profiles_markdown", "sync_docs"]
 
 _BLOCK = re.compile(r"(<!-- BEGIN generated: (?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- END generated: (?P=name) -->)", re.S)
 
@@ -52,15 +52,25 @@ def claims_markdown(claims_dir: str | Path = "claims") -> str:
     return "\n".join(out)
 
 
+def profile_rows(sep: str = ", ") -> tuple[list[str], list[list[str]]]:
+    """The profiles table (header, one row per profile), shared by ``profiles`` and the docs."""
+    from ..runtime.profiles import PROFILES
+
+    header = ["profile", "budget s", "examples", "replicates", "n", "d", "steps", "widths (scaling)", "m / n", "seeds/width"]
+    rows = [
+        [p.name, f"{p.budget_s:g}", f"{p.min_examples}..{p.max_examples}", str(p.replicates), f"{p.min_n}..{p.max_n}",
+         f"{p.min_d}..{p.max_d}", str(p.steps), sep.join(map(str, p.width_grid)), sep.join(map(str, p.width_multipliers)), str(p.scaling_seeds)]
+        for p in PROFILES.values()
+    ]
+    return header, rows
+
+
 def profiles_markdown() -> str:
     from ..runtime.profiles import PROFILES
 
-    rows = [
-        [p.name, f"{p.budget_s:g}", f"{p.min_examples}..{p.max_examples}", str(p.replicates), f"{p.min_n}..{p.max_n}", f"{p.min_d}..{p.max_d}",
-         str(p.steps), ", ".join(map(str, p.width_grid)), ", ".join(map(str, p.width_multipliers)), str(p.scaling_seeds), p.description]
-        for p in PROFILES.values()
-    ]
-    return "\n".join(_md_table(["profile", "budget s / claim", "examples", "seeds", "n", "d", "steps", "widths (scaling)", "m / n", "seeds / width", "for"], rows))
+    header, rows = profile_rows()
+    rows = [[*r, p.description] for r, p in zip(rows, PROFILES.values(), strict=True)]
+    return "\n".join(_md_table([*header, "for"], rows))
 
 
 def _fmt(x, digits: int = 3) -> str:
