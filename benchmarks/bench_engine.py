@@ -10,7 +10,18 @@ Engines, per width m in (100, 1000, 10000):
   ``loss.item()`` every step (how a user would write it);
 * ``engine``: ``harness.training.engine.train`` with T trials batched, ``record=LOSS_ONLY``;
 * ``engine+record``: the same with the default ``Record()`` (drift and flips every step), as
-  the claims use it.
+  the claims use it;
+* ``engine@v1`` / ``engine@v1+record``: the same trials through the engine as it was before the
+  [T, n, m] layout and the chunk-per-thread CPU runs (``benchmarks/engine_v1.py``, its chunks
+  one after another), timed in the same run, interleaved
+  with today's rows, so the gain is measured side by side (``speedup_vs_v1``).
+
+Besides the matmul peak, the run measures the memory bandwidth (a copy kernel, ``torch.Tensor.copy_``
+of an array far larger than the caches) and gives every row a roofline bound: the time of one
+trial-step at the better of the two limits, ``max(flops / matmul peak, bytes / bandwidth)``, where
+the bytes are the least a step must move (read and write W, read a, X, y; with recording also
+W(0) and the initial pattern as bits). ``roofline_fraction`` = bound / measured time (1.0: at the
+machine's limit).
 
 On CUDA the engine rows are repeated with larger batches. GFLOP/s counts the model's useful
 work, ``4 n m d + 6 n m`` flops per trial-step (two n x m x d products, output and elementwise
@@ -39,6 +50,11 @@ from harness.training.engine import LOSS_ONLY, Record, train
 from harness.networks.two_layer import NaiveTwoLayer, TwoLayerReLU
 from harness.data.problems import ProblemSpec
 from harness.runtime.seeding import trial_generators
+import harness.runtime.chunks as chunks_module
+import harness.training.engine as engine_module
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine_v1 import train_chunk_v1  # noqa: E402
 
 SCHEMA = "theorem-check/bench"
 SCHEMA_VERSION = 1
@@ -58,6 +74,7 @@ FULL = {
     "repeats": 3,
     "naive_repeats": {100: 3, 1000: 3, 10000: 1},
     "peak_size": {"cpu": 2048, "cuda": 4096},
+    "copy_mib": {"cpu": 256, "cuda": 1024},
 }
 QUICK = {
     "engine_T": {100: 32, 1000: 8, 10000: 2},
@@ -65,9 +82,10 @@ QUICK = {
     "naive_trials": {100: 2, 1000: 1, 10000: 1},
     "naive_steps": {100: 100, 1000: 100, 10000: 50},
     "engine_steps": 100,
-    "repeats": 1,
+    "repeats": 3,
     "naive_repeats": {100: 1, 1000: 1, 10000: 1},
     "peak_size": {"cpu": 1024, "cuda": 4096},
+    "copy_mib": {"cpu": 128, "cuda": 1024},
 }
 
 
@@ -84,6 +102,13 @@ def flops_per_trial_step(m: int, n: int = N, d: int = D) -> float:
     """Useful flops of one GD step of one trial: Z = W X^T and gW = (S*r) X (2 n m d each),
     plus u = a . relu(Z) and the elementwise relu / pattern / residual products (~6 n m)."""
     return 4.0 * n * m * d + 6.0 * n * m
+
+
+def bytes_per_trial_step(m: int, record: bool, itemsize: int, n: int = N, d: int = D) -> float:
+    """The least memory traffic of one GD step of one trial: W read and written, a, X, y read;
+    recording drift and flips also reads W(0) and the initial activation pattern (n m bits)."""
+    words = 2 * m * d + m + n * d + n + (m * d if record else 0)
+    return words * itemsize + (n * m / 8 if record else 0)
 
 
 class Problems:
@@ -138,15 +163,31 @@ def time_naive(problems: Problems, m: int, trials: int, steps: int, device: str,
     return time.perf_counter() - t0, first or []
 
 
-def time_engine(problems: Problems, m: int, T: int, steps: int, record: Record, device: str, dtype: torch.dtype):
+#: engine rows: name -> (what is recorded, the step kernel: None for today's engine)
+ENGINES = {
+    "engine@v1": (LOSS_ONLY, train_chunk_v1),
+    "engine@v1+record": (Record(), train_chunk_v1),
+    "engine": (LOSS_ONLY, None),
+    "engine+record": (Record(), None),
+}
+
+
+def time_engine(problems: Problems, m: int, T: int, steps: int, record: Record, device: str, dtype: torch.dtype, kernel=None):
     probs = problems.get(T)
     eta = [1.0 / p.lambda_max for p in probs]
     gens = trial_generators(SEED_TAG, m, T)  # fresh generators: the same init every repetition
-    sync(device)
-    t0 = time.perf_counter()
-    traj = train(probs, TwoLayerReLU(m), steps=steps, eta=eta, generators=gens, record=record, device=device, dtype=dtype)
-    sync(device)  # train() synchronizes too; kept so the timing never depends on it
-    return time.perf_counter() - t0, traj
+    today = engine_module._train_chunk, chunks_module.cpu_chunk_workers
+    if kernel is not None:  # v1 also ran its chunks one after another
+        engine_module._train_chunk = kernel
+        chunks_module.cpu_chunk_workers = lambda *args: 1
+    try:
+        sync(device)
+        t0 = time.perf_counter()
+        traj = train(probs, TwoLayerReLU(m), steps=steps, eta=eta, generators=gens, record=record, device=device, dtype=dtype)
+        sync(device)  # train() synchronizes too; kept so the timing never depends on it
+        return time.perf_counter() - t0, traj
+    finally:
+        engine_module._train_chunk, chunks_module.cpu_chunk_workers = today
 
 
 # ------------------------------------------------------------------------------------------
@@ -170,6 +211,24 @@ def matmul_peak(device: str, dtype: torch.dtype, size: int, repeats: int = 3) ->
         times.append(time.perf_counter() - t0)
     sec = statistics.median(times)
     return {"size": size, "seconds": sec, "gflops": 2.0 * size**3 / sec / 1e9}
+
+
+def copy_bandwidth(device: str, mib: int, repeats: int = 5) -> dict:
+    """GB/s of ``dst.copy_(src)`` on a float64 array of ``mib`` MiB (read + write counted), far
+    larger than the caches: the memory-bandwidth roof (median of ``repeats`` after a warm-up)."""
+    numel = mib * (1 << 20) // 8
+    src = torch.ones(numel, dtype=torch.float64, device=device)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    sec = statistics.median(times)
+    return {"mib": mib, "seconds": sec, "gbytes_per_s": 2 * numel * 8 / sec / 1e9}
 
 
 def _loadavg() -> list[float] | None:
@@ -239,10 +298,14 @@ def _median_time(fn, repeats: int, *args) -> tuple[float, list[float], object]:
     return statistics.median(times), times, last
 
 
-def _row(device, dtype_name, m, engine, batch, sec, times, trials, steps, peak_gflops) -> dict:
+def _row(device, dtype_name, m, engine, batch, sec, times, trials, steps, peak_gflops, bandwidth=None) -> dict:
     trial_steps = trials * steps
     tps = trials / sec * (steps / STEPS)  # 500-step trials per second
     gflops = flops_per_trial_step(m) * trial_steps / sec / 1e9
+    nbytes = bytes_per_trial_step(m, engine.endswith("record"), DTYPES[dtype_name].itemsize)
+    t_flops = flops_per_trial_step(m) / (peak_gflops * 1e9) if peak_gflops else 0.0
+    t_bytes = nbytes / (bandwidth * 1e9) if bandwidth else 0.0
+    bound = max(t_flops, t_bytes)
     return {
         "device": device,
         "dtype": dtype_name,
@@ -262,6 +325,10 @@ def _row(device, dtype_name, m, engine, batch, sec, times, trials, steps, peak_g
         "scaled_from_steps": steps if steps != STEPS else None,
         "gflops": gflops,
         "fraction_of_peak": gflops / peak_gflops if peak_gflops else None,
+        "bytes_per_trial_step": nbytes,
+        "roofline_bound": ("compute" if t_flops >= t_bytes else "memory") if bound else None,
+        "roofline_seconds_per_trial_step": bound or None,
+        "roofline_fraction": bound * trial_steps / sec if bound else None,
     }
 
 
@@ -275,6 +342,9 @@ def bench_device(device: str, dtype_name: str, cfg: dict, widths: tuple[int, ...
         peaks[name] = matmul_peak(device, dt, size)
         log(f"{device}: matmul peak {name}: {peaks[name]['gflops']:.1f} GFLOP/s")
     peak = peaks[dtype_name]["gflops"]
+    bw = copy_bandwidth(device, cfg["copy_mib"]["cuda" if is_cuda else "cpu"])
+    peaks["copy"] = bw
+    log(f"{device}: copy bandwidth {bw['gbytes_per_s']:.1f} GB/s ({bw['mib']} MiB arrays)")
     rows, checks = [], []
     for m in widths:
         # naive ------------------------------------------------------------------------
@@ -282,34 +352,56 @@ def bench_device(device: str, dtype_name: str, cfg: dict, widths: tuple[int, ...
         log(f"{device}/{dtype_name} m={m}: naive, {nt} trial(s) x {ns} steps x {nrep} rep(s) ...")
         time_naive(problems, m, 1, min(ns, 20), device, dtype)  # warm-up
         sec, times, naive_losses = _median_time(time_naive, nrep, problems, m, nt, ns, device, dtype)
-        naive = _row(device, dtype_name, m, "naive", 1, sec, times, nt, ns, peak)
+        naive = _row(device, dtype_name, m, "naive", 1, sec, times, nt, ns, peak, bw["gbytes_per_s"])
         naive["speedup_vs_naive"] = 1.0
         rows.append(naive)
         log(f"{device}/{dtype_name} m={m}: naive {naive['trials_per_s']:.3g} trials/s ({sec:.2f} s)")
-        # engine -----------------------------------------------------------------------
+        # engines: warm each up, then time them in turn, repeat after repeat (a slow spell of the
+        # machine hits every engine alike), and take each one's median ----------------------
         batches = [cfg["engine_T"][m]] + ([cfg["engine_T_large"][m]] if is_cuda else [])
-        es = cfg["engine_steps"]
+        es, reps = cfg["engine_steps"], cfg["repeats"]
         for T in batches:
-            for engine, record in (("engine", LOSS_ONLY), ("engine+record", Record())):
-                reps = cfg["repeats"]
-                log(f"{device}/{dtype_name} m={m}: {engine}, T={T} x {es} steps x {reps} rep(s) ...")
-                time_engine(problems, m, T, min(es, 20), record, device, dtype)  # warm-up
-                sec, times, traj = _median_time(time_engine, reps, problems, m, T, es, record, device, dtype)
-                row = _row(device, dtype_name, m, engine, T, sec, times, T, es, peak)
+            log(f"{device}/{dtype_name} m={m}: {', '.join(ENGINES)}, T={T} x {es} steps x {reps} rep(s), interleaved ...")
+            for record, kernel in ENGINES.values():
+                time_engine(problems, m, T, min(es, 20), record, device, dtype, kernel)  # warm-up
+            times = {name: [] for name in ENGINES}
+            trajs = {}
+            for _ in range(reps):
+                for name, (record, kernel) in ENGINES.items():
+                    sec, trajs[name] = time_engine(problems, m, T, es, record, device, dtype, kernel)
+                    times[name].append(sec)
+            made = {}
+            for name in ENGINES:
+                sec = statistics.median(times[name])
+                row = _row(device, dtype_name, m, name, T, sec, times[name], T, es, peak, bw["gbytes_per_s"])
                 row["speedup_vs_naive"] = row["trials_per_s"] / naive["trials_per_s"]
+                made[name] = row
+            for name, row in made.items():
+                v1 = made["engine@v1+record" if name.endswith("record") else "engine@v1"]
+                row["speedup_vs_v1"] = row["trials_per_s"] / v1["trials_per_s"]
                 rows.append(row)
                 log(
-                    f"{device}/{dtype_name} m={m}: {engine} T={T}: {row['trials_per_s']:.3g} trials/s, "
-                    f"{row['speedup_vs_naive']:.1f}x naive, {row['gflops']:.2f} GFLOP/s ({sec:.2f} s)"
+                    f"{device}/{dtype_name} m={m}: {name} T={T}: {row['trials_per_s']:.3g} trials/s, "
+                    f"{row['speedup_vs_naive']:.1f}x naive, {row['speedup_vs_v1']:.2f}x v1, "
+                    f"{100 * row['roofline_fraction']:.0f}% of roofline ({row['seconds']:.2f} s)"
                 )
-                if engine == "engine" and batches[0] == T:
-                    # the engine and the naive loop train the same trial 0: the losses must agree
-                    k = min(len(naive_losses), traj.steps)
-                    a = torch.tensor(naive_losses[:k], dtype=torch.float64)
-                    b = traj.loss[0, :k]
-                    rel = float(((a - b).abs() / b.abs().clamp_min(1e-300)).max()) if k else float("nan")
-                    checks.append({"device": device, "dtype": dtype_name, "m": m, "steps_compared": k, "max_rel_loss_diff": rel})
-                    log(f"{device}/{dtype_name} m={m}: naive vs engine loss, max rel diff {rel:.2e} over {k} steps")
+            if T == batches[0]:
+                # the engines and the naive loop train the same trial 0: the losses must agree,
+                # and today's records must agree with v1's
+                k = min(len(naive_losses), trajs["engine"].steps)
+                a = torch.tensor(naive_losses[:k], dtype=torch.float64)
+                b = trajs["engine"].loss[0, :k]
+                rel = float(((a - b).abs() / b.abs().clamp_min(1e-300)).max()) if k else float("nan")
+                old, new = trajs["engine@v1+record"], trajs["engine+record"]
+                rec_diff = max(
+                    float(((new.drift - old.drift).abs() / old.drift.abs().clamp_min(1e-300)).max()),
+                    float((new.flips - old.flips).abs().max()),
+                    float(((new.loss - old.loss).abs() / old.loss.abs().clamp_min(1e-300)).max()),
+                )
+                checks.append({"device": device, "dtype": dtype_name, "m": m, "steps_compared": k, "max_rel_loss_diff": rel,
+                               "max_diff_vs_v1_records": rec_diff})
+                log(f"{device}/{dtype_name} m={m}: naive vs engine loss, max rel diff {rel:.2e} over {k} steps; "
+                    f"engine vs v1 records (loss, drift, flips), max diff {rec_diff:.2e}")
     return rows, peaks, checks
 
 
@@ -321,12 +413,15 @@ def write_atomic(path: Path, data: dict) -> None:
 
 
 def summary_lines(rows: list[dict]) -> list[str]:
-    out = [f"{'device':<7}{'dtype':<9}{'m':>6} {'engine':<15}{'T':>5}{'trials/s':>11}{'speedup':>9}{'GFLOP/s':>9}{'of peak':>9}"]
+    out = [f"{'device':<7}{'dtype':<9}{'m':>6} {'engine':<18}{'T':>5}{'trials/s':>11}{'vs naive':>9}{'vs v1':>7}"
+           f"{'GFLOP/s':>9}{'of peak':>9}{'roofline':>9}"]
     for r in rows:
         frac = f"{100 * r['fraction_of_peak']:.1f}%" if r["fraction_of_peak"] is not None else "-"
+        roof = f"{100 * r['roofline_fraction']:.1f}%" if r.get("roofline_fraction") is not None else "-"
+        v1 = f"{r['speedup_vs_v1']:.2f}x" if r.get("speedup_vs_v1") is not None else "-"
         out.append(
-            f"{r['device']:<7}{r['dtype']:<9}{r['m']:>6} {r['engine']:<15}{r['batch']:>5}{r['trials_per_s']:>11.3g}"
-            f"{r['speedup_vs_naive']:>8.1f}x{r['gflops']:>9.2f}{frac:>9}"
+            f"{r['device']:<7}{r['dtype']:<9}{r['m']:>6} {r['engine']:<18}{r['batch']:>5}{r['trials_per_s']:>11.3g}"
+            f"{r['speedup_vs_naive']:>8.1f}x{v1:>7}{r['gflops']:>9.2f}{frac:>9}{roof:>9}"
         )
     return out
 
@@ -409,6 +504,11 @@ def main(argv: list[str] | None = None) -> int:
             "it by the matmul peak of the same device and dtype (peaks).",
             "naive: NaiveTwoLayer + torch.optim.SGD, autograd backward, loss.item() every step, one trial at a time.",
             "engine: harness.training.engine.train(record=LOSS_ONLY); engine+record: the default Record() (drift and flips every step).",
+            "engine@v1 rows: the same calls with the step as it was before the [T, n, m] layout (benchmarks/engine_v1.py), "
+            "timed interleaved with today's rows; speedup_vs_v1 compares rows with the same records.",
+            "roofline: bytes_per_trial_step is the least traffic of a step (W read and written; a, X, y read; with "
+            "recording W(0) and the initial pattern as bits); roofline_seconds_per_trial_step = max(flops / matmul peak, "
+            "bytes / copy bandwidth) (peaks.copy); roofline_fraction = that bound / the measured time per trial-step.",
             "CPU timings are sensitive to other busy processes (torch's thread pool oversubscribes): "
             "machine.cpu_busy_before is the fraction of all cores other processes used in the 0.5 s before the run "
             "(above ~0.25 the rows are suspect); loadavg_start/loadavg_end are the 1/5/15-min load averages.",

@@ -383,6 +383,65 @@ def test_drift_flips_residual_records(problem):
     assert ((tr.flips >= 0) & (tr.flips <= 1)).all()
 
 
+def test_flips_and_drift_records_match_a_direct_count_at_every_step(problem):
+    """flips(k) is counted as sum(S(k) * (1 - 2 S(0))) + sum S(0) and drift(k) from squared norms:
+    both must equal the direct count at every step, in chunks of one trial (a BLAS dot) and of many."""
+    T, m, steps = 3, 40, 12
+    model = TwoLayerReLU(m)
+    eta = 2.0 / problem.lambda_max  # large steps: patterns flip
+    full = engine.train(problem, model, steps=steps, eta=eta, generators=_gens(T, "unit.flip"), record=FULL)
+    ones = engine.train(problem, model, steps=steps, eta=eta, generators=_gens(T, "unit.flip"), record=FULL,
+                        chunk_elements=problem.n * m)  # one trial per chunk
+    _assert_traj_close(full, ones, slice(None), slice(None))
+    assert (full.flips[:, -1] > 0).all()
+    Z0 = problem.X @ full.params0.W.transpose(1, 2)
+    for k in (1, 4, steps):
+        tk = engine.train(problem, model, steps=k, eta=eta, params=full.params0, record=FULL)
+        Zk = problem.X @ tk.paramsK.W.transpose(1, 2)
+        assert torch.equal(full.flips[:, k], ((Z0 >= 0) != (Zk >= 0)).to(F64).mean(dim=(1, 2)))
+        drift = (tk.paramsK.W - full.params0.W).norm(dim=2).amax(dim=1)
+        torch.testing.assert_close(full.drift[:, k], drift, rtol=1e-12, atol=1e-15)
+
+
+def test_chunks_side_by_side_on_threads_give_the_same_numbers(problem, monkeypatch):
+    """With several torch threads a CPU runs one chunk per thread; the numbers are those of the
+    chunks run one after another, and torch's thread count is restored."""
+    from harness.runtime import chunks
+
+    T, m, steps = 5, 64, 15
+    model = TwoLayerReLU(m)
+    kw = dict(steps=steps, eta=0.5 / problem.lambda_max, record=FULL, chunk_elements=2 * problem.n * m)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert chunks.cpu_chunk_workers(T, 2, "cpu") == 2
+        assert chunks.cpu_chunk_workers(T, T, "cpu") == 1  # one chunk
+        side_by_side = engine.train(problem, model, generators=_gens(T, "unit.threads"), **kw)
+        assert torch.get_num_threads() == 2
+        monkeypatch.setattr(chunks, "cpu_chunk_workers", lambda *a: 1)
+        torch.set_num_threads(1)
+        one_after_another = engine.train(problem, model, generators=_gens(T, "unit.threads"), **kw)
+    finally:
+        torch.set_num_threads(before)
+    _assert_traj_close(side_by_side, one_after_another, slice(None), slice(None))
+    torch.testing.assert_close(side_by_side.paramsK.W, one_after_another.paramsK.W, rtol=1e-13, atol=1e-14)
+
+
+def test_run_in_chunks_spread_covers_every_trial_once_in_order():
+    from harness.runtime.chunks import run_in_chunks
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for T, per in ((7, 3), (8, 5), (2, 1), (1, 1), (5, 10)):
+            got = run_in_chunks(T, per, lambda lo, hi: list(range(lo, hi)), spread=True)
+            assert [t for chunk in got for t in chunk] == list(range(T))
+            assert max(len(c) for c in got) <= per
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 # ============================================================================ (6) joint training
 
 

@@ -129,8 +129,9 @@ def train(
         return pK.to("cpu", torch.float64) if record.keep_params else None
 
     # A chunk that runs out of GPU memory is halved and redone (it writes only its own rows of
-    # ``out``, so the redo overwrites them); the numbers do not depend on the chunking.
-    finals = [f for f in run_in_chunks(T, per, run, device=device) if f is not None]
+    # ``out``, so the redo overwrites them); the numbers do not depend on the chunking. On a CPU
+    # with several torch threads the chunks run side by side, one per thread.
+    finals = [f for f in run_in_chunks(T, per, run, device=device, spread=True) if f is not None]
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
     return Trajectory(
@@ -149,43 +150,63 @@ def train(
     )
 
 
+def _dot_per_trial(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """sum(A[t] * B[t]) for each trial t, without a temporary where the arrays are large.
+
+    One trial (what a chunk holds once n m passes the chunk size): a BLAS dot product; a batched
+    bmm of [1, nm] x [nm, 1] was measured 10x slower with two threads. Several small trials:
+    the product and the sum (the temporary fits in cache).
+    """
+    if A.shape[0] == 1:
+        return torch.vdot(A.reshape(-1), B.reshape(-1)).reshape(1)
+    return (A * B).sum(dim=tuple(range(1, A.dim())))
+
+
 @torch.no_grad()
 def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_at) -> Params:
-    """GD on one chunk of trials, in the [T, m, n] layout with preallocated buffers.
+    """GD on one chunk of trials, in the [T, n, m] layout with preallocated buffers.
 
-    The neuron-major layout lets the residual broadcast along the contiguous axis; it was
-    measured ~2x faster per step than [T, n, m] on the CPU. No host sync per step: divergence
+    Both products of a step are wide GEMMs along the neurons: Z = X W^T ([n, d] x [d, m]) and
+    the gradient (X * eta c r)^T S ([d, n] x [n, m]), with W kept transposed as [T, d, m]. The
+    narrow products of the [T, m, n] layout ([m, n] x [n, d]) ran at 4-6 GFLOP/s in MKL on
+    this CPU against 17-22 for the wide ones (benchmarks/bench_engine.py keeps that engine as
+    ``engine@v1`` to show the difference). Recording costs one pass each: flips are
+    sum(S * (1 - 2 S0)) + sum(S0) (a dot product, S and S0 in {0, 1}), drift is the largest
+    squared column norm of W - W0 (square roots at the end). No host sync per step: divergence
     is tracked on the device and copied back at the end.
     """
-    Tc, n, _ = X.shape
+    Tc, n, d = X.shape
     m = model.width
     c = model.output_scale
     dev, dt = X.device, X.dtype
     Xt = X.transpose(1, 2).contiguous()  # [T, d, n]
-    W, a = p.W.clone(), p.a.clone()
-    W0, a0 = p.W, p.a
-    Zt = torch.empty(Tc, m, n, dtype=dt, device=dev)  # preactivations z_ri
-    A = torch.empty_like(Zt)  # relu(z)
-    Sf = torch.empty_like(Zt)  # pattern 1{z >= 0}, then times the residual
-    gW = torch.empty_like(W)
-    dW = torch.empty_like(W) if out["drift"] is not None else None
-    S0 = None
+    Wt = p.W.transpose(1, 2).contiguous()  # [T, d, m], trained in place
+    W0t = Wt.clone() if out["drift"] is not None else None
+    a, a0 = p.a.clone(), p.a
+    Z = torch.empty(Tc, n, m, dtype=dt, device=dev)  # preactivations, then relu(Z) in place
+    S = torch.empty_like(Z)  # pattern 1{z >= 0}
+    gWt = torch.empty_like(Wt)
+    dW = torch.empty_like(Wt) if W0t is not None else None
+    dW_sq = torch.empty(Tc, 1, m, dtype=dt, device=dev) if W0t is not None else None
+    Q0 = None  # 1 - 2 S(0): flips(k) = (sum S(k) Q0 + sum S(0)) / (n m)
+    S0_count = None
     H0 = None
     K_in = torch.bmm(X, Xt) if gram_steps else None
     alive = torch.ones(Tc, dtype=torch.bool, device=dev)
     div_at = torch.full((Tc,), -1, dtype=torch.int64, device=dev)
     inf = torch.tensor(float("inf"), dtype=dt, device=dev)
     loss_dev = torch.empty(Tc, steps + 1, dtype=dt, device=dev)
-    drift_dev = torch.empty_like(loss_dev) if out["drift"] is not None else None
+    drift_dev = torch.empty_like(loss_dev) if W0t is not None else None
     flips_dev = torch.empty_like(loss_dev) if out["flips"] is not None else None
     adrift_dev = torch.empty_like(loss_dev) if out["output_drift"] is not None else None
     resid_dev = torch.empty(Tc, steps + 1, n, dtype=dt, device=dev) if out["residual"] is not None else None
     g_idx = 0
     L0 = None
     for k in range(steps + 1):
-        torch.bmm(W, Xt, out=Zt)
-        torch.clamp_min(Zt, 0, out=A)
-        u = torch.bmm(a.unsqueeze(1), A).squeeze(1) * c
+        torch.bmm(X, Wt, out=Z)
+        torch.ge(Z, 0, out=S)
+        Z.clamp_min_(0)
+        u = torch.bmm(Z, a.unsqueeze(2)).squeeze(2) * c
         r = u - y
         loss = 0.5 * (r * r).sum(dim=1)
         if k == 0:
@@ -198,17 +219,19 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
         if resid_dev is not None:
             resid_dev[:, k] = r
         if drift_dev is not None:
-            torch.sub(W, W0, out=dW)
-            drift_dev[:, k] = torch.linalg.vector_norm(dW, dim=2).amax(dim=1)
+            torch.sub(Wt, W0t, out=dW)
+            dW.mul_(dW)
+            torch.sum(dW, dim=1, keepdim=True, out=dW_sq)
+            drift_dev[:, k] = dW_sq.view(Tc, m).amax(dim=1)
         if adrift_dev is not None:
             adrift_dev[:, k] = (a - a0).abs().amax(dim=1)
-        torch.ge(Zt, 0, out=Sf)
-        if k == 0 and (flips_dev is not None or gram_steps):
-            S0 = Sf.clone()
+        if k == 0 and flips_dev is not None:
+            Q0 = 1 - 2 * S
+            S0_count = S.sum(dim=(1, 2))
         if flips_dev is not None:
-            flips_dev[:, k] = torch.count_nonzero(torch.ne(Sf, S0), dim=(1, 2)).to(dt) / (m * n)
+            flips_dev[:, k] = (_dot_per_trial(S, Q0) + S0_count) / (m * n)
         if g_idx < len(gram_steps) and gram_steps[g_idx] == k:
-            H = K_in * torch.bmm(Sf.transpose(1, 2), Sf * (a * a).unsqueeze(2)) * (c * c)
+            H = K_in * torch.bmm(S * (a * a).unsqueeze(1), S.transpose(1, 2)) * (c * c)
             if H0 is None:
                 H0 = H
             keep = alive.view(Tc, 1, 1)
@@ -223,16 +246,17 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
             break
         eta_eff = torch.where(alive, eta, 0.0)
         if model.train_output:
-            ga = torch.bmm(A, r.unsqueeze(2)).squeeze(2) * c
-        Sf.mul_(r.unsqueeze(1))
-        torch.bmm(Sf, X, out=gW)
-        gW.mul_((a * (c * eta_eff).unsqueeze(1)).unsqueeze(2))
-        W.sub_(gW)
+            ga = torch.bmm(r.unsqueeze(1), Z).squeeze(1) * c
+        # W_r -= eta c a_r sum_i r_i 1{z_ri >= 0} x_i, i.e. W^T -= ((X * eta c r)^T S) * a
+        torch.bmm(Xt * (r * (c * eta_eff).unsqueeze(1)).unsqueeze(1), S, out=gWt)
+        Wt.addcmul_(gWt, a.unsqueeze(1), value=-1)
         if model.train_output:
             a = a - eta_eff.unsqueeze(1) * ga
+    if drift_dev is not None:
+        drift_dev.sqrt_()
     diverged_at.copy_(div_at.cpu())
     out["loss"].copy_(loss_dev.cpu().to(torch.float64))
     for key, dev_t in (("residual", resid_dev), ("drift", drift_dev), ("flips", flips_dev), ("output_drift", adrift_dev)):
         if dev_t is not None:
             out[key].copy_(dev_t.cpu().to(torch.float64))
-    return Params(W, a)
+    return Params(Wt.transpose(1, 2).contiguous(), a)
