@@ -9,7 +9,10 @@ i, with eta = 0.5 / lambda_max(Theta(0)) of trial 0. Per family and width m in (
   (``nn.Linear`` layers without bias, the same initial weights) + ``torch.optim.SGD``, autograd,
   ``loss.item()`` every step -- how a user would write it (``cnn_resnet``: ``train_deep`` with one
   trial at a time instead);
-* ``batched``: ``harness.deep.train_deep`` with T trials stacked.
+* ``batched``: ``harness.training.deep_engine.train_deep`` given all T trials; it chooses how many
+  to train at once (``default_chunk_trials``: all on a GPU, on a CPU as many as fit a cache-sized
+  budget, side by side on the threads) and the row records that choice (``chunk_trials``,
+  ``chunking``). Naive and batched take turns round after round; each row is a median.
 
 And the empirical NTK Theta = J J^T of all trained layers at init, m in (64, 256):
 ``ntk_loop`` (per trial, per input ``torch.autograd.grad`` of the output, then J J^T) against
@@ -56,7 +59,7 @@ FAMILIES = {"fc": "softplus", "resnet": "softplus", "he": "relu", "cnn_resnet": 
 SEED_TAG = "bench.deep"
 
 FULL = {"T": {64: 32, 256: 8, 1024: 4}, "T_cuda": {64: 512, 256: 128, 1024: 32}, "naive_trials": {64: 4, 256: 2, 1024: 1}, "steps": STEPS, "repeats": 3, "ntk_T": 4}
-QUICK = {"T": {64: 8, 256: 4, 1024: 2}, "T_cuda": {64: 64, 256: 32, 1024: 8}, "naive_trials": {64: 2, 256: 1, 1024: 1}, "steps": 30, "repeats": 1, "ntk_T": 2}
+QUICK = {"T": {64: 8, 256: 4, 1024: 2}, "T_cuda": {64: 64, 256: 32, 1024: 8}, "naive_trials": {64: 2, 256: 1, 1024: 1}, "steps": 30, "repeats": 3, "ntk_T": 2}
 
 
 class NaiveDeep(nn.Module):
@@ -193,24 +196,37 @@ def bench(device: str, dtype_name: str, cfg: dict, families: list[str], widths: 
             eta = _eta(net, _problem(0, "cpu", torch.float64)[0])
             base = {"device": device, "dtype": dtype_name, "family": family, "activation": net.activation, "m": m, "depth": DEPTH, "n": N}
             k = cfg["naive_trials"][m]
-            log(f"{device}/{dtype_name} {family} m={m}: naive, {k} trial(s) x {steps} steps ...")
-            naive_trial(net, 0, min(steps, 3), eta, device, dtype)  # warm-up
-            t0 = time.perf_counter()
-            naive_losses = [naive_trial(net, i, steps, eta, device, dtype) for i in range(k)]
-            sec = time.perf_counter() - t0
-            naive = {**base, "engine": "naive" if family != "cnn_resnet" else "train_deep, T=1", "batch": 1, "trials": k, "steps": steps, "seconds": sec}
+            Ts = [cfg["T"][m]] + ([cfg["T_cuda"][m]] if device.startswith("cuda") else [])
+            log(f"{device}/{dtype_name} {family} m={m}: naive ({k} trial(s)) and batched (T={Ts}) x {steps} steps, "
+                f"{cfg['repeats']} round(s), interleaved ...")
+            naive_trial(net, 0, min(steps, 3), eta, device, dtype)  # warm-ups
+            for T in Ts:
+                batched(net, T, min(steps, 3), eta, device, dtype)
+            # naive and batched take turns, round after round, so a slow spell of the machine hits
+            # both; each row is the median of its rounds
+            naive_times, batched_times, trajs = [], {T: [] for T in Ts}, {}
+            for _ in range(cfg["repeats"]):
+                t0 = time.perf_counter()
+                naive_losses = [naive_trial(net, i, steps, eta, device, dtype) for i in range(k)]
+                naive_times.append(time.perf_counter() - t0)
+                for T in Ts:
+                    t0 = time.perf_counter()
+                    trajs[T] = batched(net, T, steps, eta, device, dtype)
+                    batched_times[T].append(time.perf_counter() - t0)
+            sec = statistics.median(naive_times)
+            naive = {**base, "engine": "naive" if family != "cnn_resnet" else "train_deep, T=1", "batch": 1, "trials": k, "steps": steps,
+                     "seconds": sec, "seconds_all": naive_times}
             naive["trials_per_s"] = k / sec * steps / STEPS
             naive["speedup_vs_naive"] = 1.0
             rows.append(naive)
-            for T in [cfg["T"][m]] + ([cfg["T_cuda"][m]] if device.startswith("cuda") else []):
-                log(f"{device}/{dtype_name} {family} m={m}: batched, T={T} x {steps} steps x {cfg['repeats']} ...")
-                batched(net, T, min(steps, 3), eta, device, dtype)  # warm-up
-                sec, times, tr = _median_time(batched, cfg["repeats"], net, T, steps, eta, device, dtype)
-                row = {**base, "engine": "batched", "batch": T, "trials": T, "steps": steps, "seconds": sec, "seconds_all": times}
+            for T in Ts:
+                sec, tr = statistics.median(batched_times[T]), trajs[T]
+                row = {**base, "engine": "batched", "batch": T, "trials": T, "steps": steps, "seconds": sec, "seconds_all": batched_times[T],
+                       "chunk_trials": tr.chunk_trials, "chunking": tr.chunking}
                 row["trials_per_s"] = T / sec * steps / STEPS
                 row["speedup_vs_naive"] = row["trials_per_s"] / naive["trials_per_s"]
                 rows.append(row)
-                log(f"  {row['trials_per_s']:.3g} trials/s, {row['speedup_vs_naive']:.1f}x naive")
+                log(f"  T={T}: {row['trials_per_s']:.3g} trials/s, {row['speedup_vs_naive']:.2f}x naive (naive {naive['trials_per_s']:.3g}); {tr.chunking}")
                 if cfg["T"][m] == T:
                     a = torch.tensor(naive_losses[0], dtype=torch.float64)
                     b = tr.loss[0, : a.numel()]

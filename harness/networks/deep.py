@@ -191,39 +191,58 @@ class DeepNet:
             xs.append(x)
         return xs
 
-    def hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
+    def hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor, taps: list | None = None) -> list[torch.Tensor]:
         """The hidden representations [x^(1), ..., x^(H)] (fc/resnet) or [h_0, ..., h_L] (he), each [T, n, m];
-        for cnn_resnet each x^(h) is [T, n, m, p]."""
+        for cnn_resnet each x^(h) is [T, n, m, p].
+
+        ``taps`` (fc, resnet, he): a list that receives ``(name, layer, x_in, z)`` for every trainable
+        dense layer z = x_in W^T (name "W1" or "W", layer its index in the stack or None), z made to
+        require grad, so that dL/dz gives dL/dW = (dL/dz)^T x_in without autograd forming it
+        (:func:`harness.training.deep_engine.train_deep` updates W in place from it)."""
         if self.family == "cnn_resnet":
+            if taps is not None:
+                raise ValueError("taps apply to the dense families (fc, resnet, he), not cnn_resnet")
             return [x.transpose(1, 2) for x in self._cnn_hidden(params, X)]
         sigma = activation(self.activation)
         T = next(iter(params.values())).shape[0]
         Xb = X.expand(T, *X.shape) if X.dim() == 2 else X
         m, H = self.width, self.depth
+
+        def dense(name: str, layer: int | None, x_in: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+            z = x_in @ W.transpose(1, 2)
+            if taps is not None and name in self.trainable:
+                if not z.requires_grad:
+                    z.requires_grad_(True)
+                taps.append((name, layer, x_in, z))
+            return z
+
         if self.family == "he":
-            h = torch.relu(Xb @ params["A"].transpose(1, 2))
+            h = torch.relu(dense("A", None, Xb, params["A"]))
             hs = [h]
-            for Wl in _layers(params["W"]):
-                h = torch.relu(h @ Wl.transpose(1, 2))
+            for l, Wl in enumerate(_layers(params["W"])):
+                h = torch.relu(dense("W", l, h, Wl))
                 hs.append(h)
             return hs
         scale = math.sqrt(self.c_sigma / m)
-        x = scale * sigma(Xb @ params["W1"].transpose(1, 2))
+        x = scale * sigma(dense("W1", None, Xb, params["W1"]))
         xs = [x]
-        for Wh in _layers(params["W"]):
-            z = sigma(x @ Wh.transpose(1, 2))
+        for l, Wh in enumerate(_layers(params["W"])):
+            z = sigma(dense("W", l, x, Wh))
             x = x + (self.c_res / (H * math.sqrt(m))) * z if self.family == "resnet" else scale * z
             xs.append(x)
         return xs
 
-    def forward(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> torch.Tensor:
-        """Outputs u: [T, n] (one output) or [T, n, outputs]. X is [n, d] or per-trial [T, n, d]."""
+    def forward(self, params: dict[str, torch.Tensor], X: torch.Tensor, taps: list | None = None) -> torch.Tensor:
+        """Outputs u: [T, n] (one output) or [T, n, outputs]. X is [n, d] or per-trial [T, n, d].
+        ``taps``: see :meth:`hidden`."""
         if self.family == "cnn_resnet":
+            if taps is not None:
+                raise ValueError("taps apply to the dense families (fc, resnet, he), not cnn_resnet")
             last = self._cnn_hidden(params, X)[-1]  # [T, m, n, p]
             a = params["a"]  # [T, m, p(, c)]
             u = torch.einsum("tmnp,tmp->tn", last, a) if self.outputs == 1 else torch.einsum("tmnp,tmpc->tnc", last, a)
             return u / math.sqrt(self.width) if self.output_scaling == "mean_field" else u
-        last = self.hidden(params, X)[-1]
+        last = self.hidden(params, X, taps)[-1]
         if self.family == "he":
             w = params["B"] if self.outputs == 1 else params["B"].transpose(1, 2)  # [T, m(, c)]
         else:

@@ -37,6 +37,8 @@ class DeepTrajectory:
     accuracy: torch.Tensor | None = None  #: [T, K+1] training accuracy (cross-entropy runs)
     movement: torch.Tensor | None = None  #: [T, K+1] ||theta(k) - theta(0)|| over all trained tensors (track_movement)
     outputs: torch.Tensor | None = None  #: [T, K+1, n(, c)] the model's outputs at every step (keep_outputs)
+    chunk_trials: int = 0  #: how many trials trained at once (the last chunk may hold fewer)
+    chunking: str = ""  #: why that many: the rule and its numbers, or "chunk_trials=N (given)"
 
     @property
     def trials(self) -> int:
@@ -63,11 +65,42 @@ class DeepTrajectory:
         return first
 
 
+#: Bytes of parameters one chunk of trials may stack on a CPU (the weights, their gradients and the
+#: update each pass over them every step). bench_deep.py measured (2 cores, float64, n = 20, depth
+#: 4): batching pays while the stacked weights fit in cache (fc m = 64: 8 trials at once 3-4x faster
+#: per trial than one; m = 256, 1.5 MB a trial: 1.2-1.4x) and costs beyond it (m = 1024, 25 MB a
+#: trial: 4 at once up to 1.4x slower than one at a time). A GPU stacks every trial.
+CPU_CHUNK_BYTES = 4 << 20
+
+
+def default_chunk_trials(params: dict[str, torch.Tensor], T: int, device: str, dtype: torch.dtype) -> tuple[int, str, bool]:
+    """How many trials :func:`train_deep` trains at once when ``chunk_trials`` is not given, why,
+    and whether the chunks run side by side on the CPU's threads.
+
+    CPU: as many as keep the stacked parameters within ``CPU_CHUNK_BYTES`` (at least one). Chunks
+    that fit run side by side, one per torch thread; a trial larger than the budget runs alone with
+    every thread on its products (two such trials side by side were measured 1.2x slower: they share
+    the memory bus). GPU: all of them. The rule depends only on the sizes, never on a timing, so a
+    run gives the same numbers every time.
+    """
+    per_trial = sum(v[0].numel() for v in params.values()) * torch.finfo(dtype).bits // 8
+    if not str(device).startswith("cpu"):
+        return T, f"all {T} trials at once on {device}", False
+    per = max(1, min(T, CPU_CHUNK_BYTES // max(1, per_trial)))
+    fits = per_trial <= CPU_CHUNK_BYTES
+    return per, (
+        f"{per} trial(s) at once on the CPU{', chunks side by side on the threads' if fits and per < T else ''}: "
+        f"{per_trial / 2**20:.2f} MiB of parameters a trial, chunks of at most {CPU_CHUNK_BYTES / 2**20:g} MiB "
+        "(harness.training.deep_engine.CPU_CHUNK_BYTES)"
+    ), fits
+
+
 def _objective(
-    model: DeepNet, p: dict[str, torch.Tensor], X: torch.Tensor, y: torch.Tensor, loss: str, alpha: float, f0: torch.Tensor | None
+    model: DeepNet, p: dict[str, torch.Tensor], X: torch.Tensor, y: torch.Tensor, loss: str, alpha: float, f0: torch.Tensor | None,
+    taps: list | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-trial objective R(alpha (f - f0)) / alpha^2 and the model's outputs alpha (f - f0)."""
-    u = model.forward(p, X)
+    u = model.forward(p, X) if taps is None else model.forward(p, X, taps=taps)
     if f0 is not None:
         u = u - f0
     u = alpha * u
@@ -112,7 +145,10 @@ def train_deep(
       (``center=False``: R(alpha f(theta)) / alpha^2).
     * ``stop_below``: stop early once every live trial has L(k) <= stop_below x L(0) (the records then
       end at that step; :meth:`DeepTrajectory.steps_to` is unaffected for thresholds >= stop_below).
-    * ``chunk_trials``: train at most this many trials at once (all of them by default). A chunk that
+    * ``chunk_trials``: train at most this many trials at once. By default :func:`default_chunk_trials`
+      chooses by size and device (all at once on a GPU; on a CPU as many as fit a cache-sized budget,
+      the chunks side by side on torch's threads); the trajectory's ``chunk_trials`` and ``chunking``
+      say what was chosen and why. A chunk that
       runs out of GPU memory is halved and redone (:func:`harness.chunks.run_in_chunks`), its SGD
       generators rewound. Trials are independent, so the numbers do not depend on the chunking; with
       ``stop_below``, chunks run to the end, and are then run again to the first step where every
@@ -156,10 +192,14 @@ def train_deep(
                     x.set_state(st)  # the slice is redone: it must draw the same minibatches again
                 raise
 
-        return run_in_chunks(T, per, run, device=device)
+        return run_in_chunks(T, per, run, device=device, spread=spread)
 
+    if chunk_trials is None:
+        per, why, spread = default_chunk_trials(params, T, device, dtype)
+    else:
+        per, why, spread = min(T, chunk_trials), f"chunk_trials={chunk_trials} (given)", False
     start = [g.get_state() for g in gens] if gens else []
-    parts = chunked(steps, stop_below, T if chunk_trials is None else min(T, chunk_trials))
+    parts = chunked(steps, stop_below, per)
     if stop_below is not None and len(parts) > 1:
         # Chunks (chosen, or forced by running out of memory) run without stopping early, since each
         # would stop at its own step. Find the first step where every trial is done, as one batch
@@ -171,6 +211,8 @@ def train_deep(
             parts = chunked(k, None, parts[0].trials)
     traj = parts[0] if len(parts) == 1 else _concat(parts)
     traj.seconds = time.perf_counter() - t0
+    traj.chunk_trials = max(p.trials for p in parts)
+    traj.chunking = why if traj.chunk_trials == per else f"{why}; halved to {traj.chunk_trials} after running out of memory"
     return traj
 
 
@@ -229,16 +271,29 @@ def _train_deep_chunk(
     T = next(iter(params.values())).shape[0]
     n = X.shape[0]
     sgd = batch_size is not None
+    on_cpu = str(device).startswith("cpu")
     eta_t = eta.to(device=device, dtype=dtype).clone()
-    p0 = {k: v.to(device=device, dtype=dtype).clone() for k, v in params.items()}
+    # the initial parameters are only read (the trained leaves are copies): a copy is made only to be returned
+    p0 = {k: v.to(device=device, dtype=dtype) for k, v in params.items()}
+    if keep_params:
+        p0 = {k: v.clone() if v.data_ptr() == params[k].data_ptr() else v for k, v in p0.items()}
     # The stacked hidden layers "W" [T, H, m, m] train as one tensor per layer: the gradient of a
     # stacked leaf would be assembled by a copy of all layers every step (as costly as the matmuls
     # at small n). The forward pass takes either form; the trajectory returns the stacked one.
-    p = {k: [w.clone() for w in v.unbind(1)] if k == "W" else v.clone() for k, v in p0.items()}
-    leaves = [t for nm in model.trainable for t in (p[nm] if isinstance(p[nm], list) else [p[nm]])]
-    leaves0 = [t for nm in model.trainable for t in (p0[nm].unbind(1) if nm == "W" else [p0[nm]])]
+    # Dense families (fc, resnet, he): autograd stops at each dense layer's output z = x_in W^T
+    # (the model's taps) and W is updated in place, W -= (eta dL/dz)^T x_in in one GEMM that reads
+    # and writes W once; autograd would write dL/dW, then the update read W and dL/dW and write W,
+    # twice the weight traffic of a step that is memory-bound at large m. Other parameters (the
+    # output layer, cnn_resnet's) train as autograd leaves.
+    tapped = model.family in ("fc", "resnet", "he")
+    dense = {"W1", "W"} if tapped else set()
+    trained = {nm: [w.clone() for w in p0[nm].unbind(1)] if nm == "W" else [p0[nm].clone()] for nm in p0}
+    leaves = [t for nm in model.trainable if nm not in dense for t in trained[nm]]
+    moving = [t for nm in model.trainable for t in trained[nm]]
+    moving0 = [w for nm in model.trainable for w in (p0[nm].unbind(1) if nm == "W" else [p0[nm]])]
     for t in leaves:
         t.requires_grad_(True)
+    p = {nm: ts if nm == "W" else ts[0] for nm, ts in trained.items()}
     Xd = X.to(device=device, dtype=dtype)
     yd = y.to(device=device, dtype=torch.int64 if loss == "ce" else dtype)
     with torch.no_grad():
@@ -251,7 +306,8 @@ def _train_deep_chunk(
     L0 = None
     t0 = time.perf_counter()
     for k in range(steps + 1):
-        full, u = _objective(model, p, Xd, yd, loss, alpha, f0)
+        taps: list | None = [] if tapped and not sgd else None
+        full, u = _objective(model, p, Xd, yd, loss, alpha, f0, taps)
         if k == 0:
             L0 = full.detach().clamp_min(torch.finfo(dtype).tiny)
         bad = alive & ~(torch.isfinite(full.detach()) & (full.detach() <= 1e20 * L0))
@@ -260,7 +316,7 @@ def _train_deep_chunk(
         if acc is not None:
             acc[:, k] = (u.detach().argmax(dim=2) == yd).to(dtype).mean(dim=1)
         if move is not None and k > 0:
-            move[:, k] = torch.sqrt(sum(((a.detach() - b).flatten(1) ** 2).sum(dim=1) for a, b in zip(leaves, leaves0, strict=True)))
+            move[:, k] = torch.sqrt(sum(((a.detach() - b).flatten(1) ** 2).sum(dim=1) for a, b in zip(moving, moving0, strict=True)))
         if outs is not None:
             outs.append(u.detach().cpu())
         if k == steps or (stop_below is not None and bool(torch.all(~alive | (losses[:, k] <= stop_below * L0)))):
@@ -271,20 +327,45 @@ def _train_deep_chunk(
             Xb = Xd[idx]  # [T, b, d]
             yb = torch.gather(yd.expand(T, n), 1, idx)
             f0b = None if f0 is None else f0[torch.arange(T, device=device).unsqueeze(1), idx]
-            obj = _objective(model, p, Xb, yb, loss, alpha, f0b)[0] * (n / batch_size)
+            taps = [] if tapped else None
+            obj = _objective(model, p, Xb, yb, loss, alpha, f0b, taps)[0] * (n / batch_size)
         else:
             obj = full
-        grads = torch.autograd.grad(obj.sum(), leaves)
+        taps = taps or []
+        grads = torch.autograd.grad(obj.sum(), leaves + [z for *_, z in taps])
         with torch.no_grad():
             step = torch.where(alive, eta_t, torch.zeros_like(eta_t))
-            for t, g in zip(leaves, grads, strict=True):
-                # in place: two passes over the weights (a dead trial's non-finite gradient is zeroed)
-                t.addcmul_(g.nan_to_num_(), step.view((T,) + (1,) * (g.dim() - 1)), value=-1)
-    p = {k: torch.stack([w.detach() for w in v], dim=1) if isinstance(v, list) else v.detach() for k, v in p.items()}
-    rel = {
-        nm: ((p[nm] - p0[nm]).flatten(1).norm(dim=1) / p0[nm].flatten(1).norm(dim=1)).cpu().to(torch.float64)
-        for nm in model.trainable
-    }
+            # A dead trial's non-finite gradient is zeroed (its step is 0, but nan * 0 is nan). That is
+            # a pass over all the gradients, ~1/8 of a step at m = 1024 on a CPU, where knowing that
+            # no trial is dead costs nothing: the pass is made only when one is (nan_to_num is the
+            # identity on a live trial's finite gradient). A GPU makes it always (no sync per step).
+            clean = on_cpu and bool(alive.all())
+            for t, g in zip(leaves, grads[: len(leaves)], strict=True):
+                t.addcmul_(g if clean else g.nan_to_num_(), step.view((T,) + (1,) * (g.dim() - 1)), value=-1)
+            for (name, layer, x_in, _), G in zip(taps, grads[len(leaves):], strict=True):
+                Gs = G * (-step).view(T, 1, 1)
+                x_in = x_in.detach()
+                if not clean:  # a dead trial's step is 0: its update must be 0, not 0 * inf = nan
+                    Gs.nan_to_num_()
+                    x_in = x_in.nan_to_num()
+                W = trained[name][layer if layer is not None else 0]
+                W.baddbmm_(Gs.transpose(1, 2), x_in)
+        # freed now, not when the next step's replace them: the allocator then hands the same
+        # memory back, where holding both sets made it map fresh pages every step
+        del grads, obj, full, u, taps
+    with torch.no_grad():
+        # layer by layer, so nothing of the size of all the weights is stacked unless it is returned
+        rel = {}
+        for nm in model.trainable:
+            ref = p0[nm].unbind(1) if nm == "W" else [p0[nm]]
+            now = trained[nm]
+            dims = tuple(range(1, ref[0].dim()))
+            moved = sum(torch.linalg.vector_norm(a - b, dim=dims) ** 2 for a, b in zip(now, ref, strict=True))
+            size = sum(torch.linalg.vector_norm(b, dim=dims) ** 2 for b in ref)
+            rel[nm] = (moved.sqrt() / size.sqrt()).cpu().to(torch.float64)
+        pK = None
+        if keep_params:
+            pK = {nm: torch.stack([t.detach() for t in ts], dim=1) if nm == "W" else ts[0].detach() for nm, ts in trained.items()}
     return DeepTrajectory(
         model=model,
         loss=losses.cpu().to(torch.float64),
@@ -292,7 +373,7 @@ def _train_deep_chunk(
         dtype=dtype,
         rel_change=rel,
         params0={k: v.cpu() for k, v in p0.items()} if keep_params else None,
-        paramsK={k: v.cpu() for k, v in p.items()} if keep_params else None,
+        paramsK={k: v.cpu() for k, v in pK.items()} if pK is not None else None,
         seconds=time.perf_counter() - t0,
         accuracy=None if acc is None else acc.cpu().to(torch.float64),
         movement=None if move is None else move.cpu().to(torch.float64),
