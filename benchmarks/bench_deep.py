@@ -7,8 +7,7 @@ i, with eta = 0.5 / lambda_max(Theta(0)) of trial 0. Per family and width m in (
 
 * ``naive``: one trial at a time, a plain ``torch.nn.Module`` written from the paper's equations
   (``nn.Linear`` layers without bias, the same initial weights) + ``torch.optim.SGD``, autograd,
-  ``loss.item()`` every step -- how a user would write it (``cnn_resnet``: ``train_deep`` with one
-  trial at a time instead);
+  ``loss.item()`` every step -- how a user would write it (``cnn_resnet``: ``nn.Conv1d`` layers);
 * ``batched``: ``harness.training.deep_engine.train_deep`` given all T trials; it chooses how many
   to train at once (``default_chunk_trials``: all on a GPU, on a CPU as many as fit a cache-sized
   budget, side by side on the threads) and the row records that choice (``chunk_trials``,
@@ -98,6 +97,34 @@ class NaiveDeep(nn.Module):
         return h @ self.out
 
 
+class NaiveCnnResnet(nn.Module):
+    """One trial of ``cnn_resnet`` as a plain module: ``nn.Conv1d`` layers (no bias, zero padding
+    (q - 1) / 2, the same initial weights: patch row k c + i of W is channel i at offset k)."""
+
+    def __init__(self, net: DeepNet, params: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.net = net
+        self.sigma = activation(net.activation)
+        m, q = net.width, net.patch
+
+        def conv(W: torch.Tensor, c_in: int) -> nn.Conv1d:
+            layer = nn.Conv1d(c_in, m, q, padding=q // 2, bias=False)
+            layer.weight = nn.Parameter(W.view(m, q, c_in).permute(0, 2, 1).contiguous())
+            return layer
+
+        self.first = conv(params["W1"], net.channels_in)
+        self.layers = nn.ModuleList(conv(w, m) for w in params["W"])
+        self.out = nn.Parameter(params["a"].clone())  # [m, p]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        net, m, H = self.net, self.net.width, self.net.depth
+        x = X.view(X.shape[0], net.channels_in, -1)  # [n, c, p]
+        x = math.sqrt(net.c_sigma / m) * self.sigma(self.first(x))
+        for layer in self.layers:
+            x = x + (net.c_res / (H * math.sqrt(m))) * self.sigma(layer(x))
+        return torch.einsum("nmp,mp->n", x, self.out)
+
+
 def _problem(i: int, device: str, dtype: torch.dtype):
     p = ProblemSpec(n=N, d=D, seed=i).build()
     return p.X.to(device=device, dtype=dtype), p.y.to(device=device, dtype=dtype)
@@ -119,10 +146,7 @@ def naive_trial(net: DeepNet, i: int, steps: int, eta: float, device: str, dtype
     X, y = _problem(0, device, dtype)  # every trial trains on the same data in both engines
     params = net.init(X.shape[1], trial_generators(SEED_TAG, 0, i + 1)[i:])
     params = {k: v[0].to(device=device, dtype=dtype) for k, v in params.items()}
-    if net.family == "cnn_resnet":
-        tr = train_deep(net, {k: v.unsqueeze(0) for k, v in params.items()}, X, y, steps=steps, eta=eta, device=device, dtype=dtype)
-        return tr.loss[0].tolist()
-    model = NaiveDeep(net, params).to(device=device, dtype=dtype)
+    model = (NaiveCnnResnet if net.family == "cnn_resnet" else NaiveDeep)(net, params).to(device=device, dtype=dtype)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=eta)
     losses = []
     for _ in range(steps + 1):
@@ -214,7 +238,7 @@ def bench(device: str, dtype_name: str, cfg: dict, families: list[str], widths: 
                     trajs[T] = batched(net, T, steps, eta, device, dtype)
                     batched_times[T].append(time.perf_counter() - t0)
             sec = statistics.median(naive_times)
-            naive = {**base, "engine": "naive" if family != "cnn_resnet" else "train_deep, T=1", "batch": 1, "trials": k, "steps": steps,
+            naive = {**base, "engine": "naive", "batch": 1, "trials": k, "steps": steps,
                      "seconds": sec, "seconds_all": naive_times}
             naive["trials_per_s"] = k / sec * steps / STEPS
             naive["speedup_vs_naive"] = 1.0

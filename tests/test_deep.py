@@ -113,6 +113,23 @@ def test_divergence_is_an_outcome(problem):
     assert torch.isinf(tr.loss[1, -1]) and torch.isfinite(tr.loss[0]).all()
 
 
+@pytest.mark.parametrize(("family", "act"), [("fc", "relu"), ("resnet", "softplus"), ("he", "relu"), ("cnn_resnet", "softplus")])
+def test_a_diverging_trial_leaves_its_neighbours_alone(problem, family, act):
+    """The in-place layer updates (W -= (eta dL/dz)^T x_in) must not carry a dead trial's inf/nan
+    into anything: the live trial trains as it does alone, the dead one freezes with finite loss
+    history up to its divergence."""
+    net = DeepNet(family, 12, 3, act)
+    par = net.init(problem.d, trial_generators(f"deep.div2.{family}", 0, 2))
+    eta = torch.tensor([0.01, 1e6], dtype=F64)
+    tr = train_deep(net, par, problem.X, problem.y, steps=25, eta=eta, keep_params=True, track_movement=True)
+    assert tr.diverged.tolist() == [False, True]
+    alone = train_deep(net, {k: v[:1] for k, v in par.items()}, problem.X, problem.y, steps=25, eta=0.01, keep_params=True)
+    torch.testing.assert_close(tr.loss[0], alone.loss[0], rtol=1e-12, atol=1e-14)
+    for k in net.trainable:
+        torch.testing.assert_close(tr.paramsK[k][0], alone.paramsK[k][0], rtol=1e-12, atol=1e-14)
+    assert torch.isfinite(tr.movement[0]).all()
+
+
 def test_empirical_ntk_two_layer_closed_form(problem):
     """Depth-1 fc with ReLU is the two-layer net (a ~ N(0,1), scale sqrt(2/m)): Theta = H + G exactly."""
     m = 40
@@ -423,3 +440,46 @@ def test_layerwise_and_analytic_ntk_reject_other_families(problem):
             layerwise_ntk(net, params, problem.X)
     with pytest.raises(ValueError, match="fc and resnet"):
         analytic_ntk(DeepNet("he", 8, 2, "relu"), problem.X)
+
+
+def test_the_chunk_rule_is_by_size_and_says_so(problem):
+    from harness.training.deep_engine import CPU_CHUNK_BYTES, default_chunk_trials
+
+    small = {"W": torch.empty(8, 2, 16, 16, dtype=F64)}
+    assert default_chunk_trials(small, 8, "cpu", F64)[0] == 8
+    big = {"W": torch.empty(3, 1, 800, 800, dtype=F64)}  # 4.9 MiB a trial
+    per, why, spread = default_chunk_trials(big, 3, "cpu", F64)
+    assert (per, spread) == (1, False) and "4.88 MiB" in why and "CPU_CHUNK_BYTES" in why
+    mid = {"W": torch.empty(6, 1, 300, 300, dtype=F64)}  # 0.69 MiB a trial: 5 fit
+    per, why, spread = default_chunk_trials(mid, 6, "cpu", F64)
+    assert per == CPU_CHUNK_BYTES // (300 * 300 * 8) and spread and "side by side" in why
+    assert default_chunk_trials(big, 3, "cuda:0", F64)[:2] == (3, "all 3 trials at once on cuda:0")
+    net = DeepNet("fc", 8, 2)
+    par = net.init(problem.d, trial_generators("deep.chunkrule", 0, 3))
+    tr = train_deep(net, par, problem.X, problem.y, steps=2, eta=0.1)
+    assert tr.chunk_trials == 3 and "3 trial(s) at once on the CPU" in tr.chunking
+    tr = train_deep(net, par, problem.X, problem.y, steps=2, eta=0.1, chunk_trials=2)
+    assert tr.chunk_trials == 2 and tr.chunking == "chunk_trials=2 (given)"
+
+
+def test_chunks_side_by_side_on_threads_match_one_batch(problem, monkeypatch):
+    """Chunks that fit the budget run one per torch thread; the numbers are those of one batch."""
+    import harness.training.deep_engine as de
+
+    net = DeepNet("resnet", 16, 3, "softplus")
+    par = net.init(problem.d, trial_generators("deep.spread", 0, 5))
+    kw = dict(steps=12, eta=0.05, keep_params=True, track_movement=True)
+    one_batch = train_deep(net, par, problem.X, problem.y, **kw)
+    per_trial = sum(v[0].numel() for v in par.values()) * 8
+    monkeypatch.setattr(de, "CPU_CHUNK_BYTES", 2 * per_trial)  # two trials a chunk: 3 chunks
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        spread = train_deep(net, par, problem.X, problem.y, **kw)
+    finally:
+        torch.set_num_threads(before)
+    assert spread.chunk_trials == 2 and "side by side" in spread.chunking
+    torch.testing.assert_close(spread.loss, one_batch.loss, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(spread.movement, one_batch.movement, rtol=1e-12, atol=1e-14)
+    for k in par:
+        torch.testing.assert_close(spread.paramsK[k], one_batch.paramsK[k], rtol=1e-12, atol=1e-14)

@@ -161,7 +161,7 @@ class DeepNet:
                 out.setdefault(k, []).append(v)
         return {k: torch.stack(v) for k, v in out.items()}
 
-    def _conv(self, W: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def _conv(self, W: torch.Tensor, x: torch.Tensor, tap: tuple | None = None) -> torch.Tensor:
         """W^(h) phi(x) for every trial and input: W [T, m, q c], x [T, c, n, p] -> [T, m, n, p].
 
         phi stacks the q zero-padded shifted copies of x (offset -(q-1)/2 first) along the channel
@@ -170,9 +170,16 @@ class DeepNet:
         r = self.patch // 2
         xp = torch.nn.functional.pad(x, (r, r))
         patches = torch.cat([xp[..., k : k + p] for k in range(self.patch)], dim=1)  # [T, q c, n, p]
-        return (W @ patches.reshape(T, self.patch * c, n * p)).reshape(T, W.shape[1], n, p)
+        P = patches.reshape(T, self.patch * c, n * p)
+        z = W @ P
+        if tap is not None:  # (taps, name, layer): see hidden()
+            taps, name, layer = tap
+            if not z.requires_grad:
+                z.requires_grad_(True)
+            taps.append((name, layer, P, z, True))
+        return z.reshape(T, W.shape[1], n, p)
 
-    def _cnn_hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor) -> list[torch.Tensor]:
+    def _cnn_hidden(self, params: dict[str, torch.Tensor], X: torch.Tensor, taps: list | None = None) -> list[torch.Tensor]:
         """cnn_resnet hidden layers in the internal layout [T, m, n, p]."""
         sigma = activation(self.activation)
         T, p = params["a"].shape[0], params["a"].shape[2]
@@ -184,10 +191,10 @@ class DeepNet:
         Xb = X.expand(T, *X.shape) if X.dim() == 2 else X
         x0 = Xb.reshape(T, Xb.shape[1], self.channels_in, p).transpose(1, 2)  # [T, d0, n, p]
         m, H = self.width, self.depth
-        x = math.sqrt(self.c_sigma / m) * sigma(self._conv(params["W1"], x0))
+        x = math.sqrt(self.c_sigma / m) * sigma(self._conv(params["W1"], x0, None if taps is None else (taps, "W1", None)))
         xs = [x]
-        for Wh in _layers(params["W"]):
-            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(Wh, x))
+        for l, Wh in enumerate(_layers(params["W"])):
+            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(Wh, x, None if taps is None else (taps, "W", l)))
             xs.append(x)
         return xs
 
@@ -195,14 +202,14 @@ class DeepNet:
         """The hidden representations [x^(1), ..., x^(H)] (fc/resnet) or [h_0, ..., h_L] (he), each [T, n, m];
         for cnn_resnet each x^(h) is [T, n, m, p].
 
-        ``taps`` (fc, resnet, he): a list that receives ``(name, layer, x_in, z)`` for every trainable
-        dense layer z = x_in W^T (name "W1" or "W", layer its index in the stack or None), z made to
-        require grad, so that dL/dz gives dL/dW = (dL/dz)^T x_in without autograd forming it
-        (:func:`harness.training.deep_engine.train_deep` updates W in place from it)."""
+        ``taps``: a list that receives ``(name, layer, x_in, z, left)`` for every trainable linear
+        layer (name "W1" or "W", layer its index in the stack or None), z made to require grad, so
+        that dL/dz gives dL/dW without autograd forming it (:func:`harness.training.deep_engine.train_deep`
+        updates W in place from it): a dense layer z = x_in W^T (left False, dL/dW = (dL/dz)^T x_in),
+        a cnn_resnet convolution z = W x_in with x_in its patches [T, q c, n p] (left True,
+        dL/dW = (dL/dz) x_in^T)."""
         if self.family == "cnn_resnet":
-            if taps is not None:
-                raise ValueError("taps apply to the dense families (fc, resnet, he), not cnn_resnet")
-            return [x.transpose(1, 2) for x in self._cnn_hidden(params, X)]
+            return [x.transpose(1, 2) for x in self._cnn_hidden(params, X, taps)]
         sigma = activation(self.activation)
         T = next(iter(params.values())).shape[0]
         Xb = X.expand(T, *X.shape) if X.dim() == 2 else X
@@ -213,7 +220,7 @@ class DeepNet:
             if taps is not None and name in self.trainable:
                 if not z.requires_grad:
                     z.requires_grad_(True)
-                taps.append((name, layer, x_in, z))
+                taps.append((name, layer, x_in, z, False))
             return z
 
         if self.family == "he":
@@ -236,9 +243,7 @@ class DeepNet:
         """Outputs u: [T, n] (one output) or [T, n, outputs]. X is [n, d] or per-trial [T, n, d].
         ``taps``: see :meth:`hidden`."""
         if self.family == "cnn_resnet":
-            if taps is not None:
-                raise ValueError("taps apply to the dense families (fc, resnet, he), not cnn_resnet")
-            last = self._cnn_hidden(params, X)[-1]  # [T, m, n, p]
+            last = self._cnn_hidden(params, X, taps)[-1]  # [T, m, n, p]
             a = params["a"]  # [T, m, p(, c)]
             u = torch.einsum("tmnp,tmp->tn", last, a) if self.outputs == 1 else torch.einsum("tmnp,tmpc->tnc", last, a)
             return u / math.sqrt(self.width) if self.output_scaling == "mean_field" else u

@@ -280,13 +280,12 @@ def _train_deep_chunk(
     # The stacked hidden layers "W" [T, H, m, m] train as one tensor per layer: the gradient of a
     # stacked leaf would be assembled by a copy of all layers every step (as costly as the matmuls
     # at small n). The forward pass takes either form; the trajectory returns the stacked one.
-    # Dense families (fc, resnet, he): autograd stops at each dense layer's output z = x_in W^T
-    # (the model's taps) and W is updated in place, W -= (eta dL/dz)^T x_in in one GEMM that reads
-    # and writes W once; autograd would write dL/dW, then the update read W and dL/dW and write W,
-    # twice the weight traffic of a step that is memory-bound at large m. Other parameters (the
-    # output layer, cnn_resnet's) train as autograd leaves.
-    tapped = model.family in ("fc", "resnet", "he")
-    dense = {"W1", "W"} if tapped else set()
+    # Autograd stops at each linear layer's output (the model's taps: z = x_in W^T, or W x_in for
+    # cnn_resnet's convolutions) and W is updated in place, W -= (eta dL/dz)^T x_in in one GEMM
+    # that reads and writes W once; autograd would write dL/dW, then the update read W and dL/dW
+    # and write W, twice the weight traffic of a step that is memory-bound at large m. The output
+    # layer trains as an autograd leaf.
+    dense = {"W1", "W"}
     trained = {nm: [w.clone() for w in p0[nm].unbind(1)] if nm == "W" else [p0[nm].clone()] for nm in p0}
     leaves = [t for nm in model.trainable if nm not in dense for t in trained[nm]]
     moving = [t for nm in model.trainable for t in trained[nm]]
@@ -306,7 +305,7 @@ def _train_deep_chunk(
     L0 = None
     t0 = time.perf_counter()
     for k in range(steps + 1):
-        taps: list | None = [] if tapped and not sgd else None
+        taps: list | None = None if sgd else []
         full, u = _objective(model, p, Xd, yd, loss, alpha, f0, taps)
         if k == 0:
             L0 = full.detach().clamp_min(torch.finfo(dtype).tiny)
@@ -327,12 +326,12 @@ def _train_deep_chunk(
             Xb = Xd[idx]  # [T, b, d]
             yb = torch.gather(yd.expand(T, n), 1, idx)
             f0b = None if f0 is None else f0[torch.arange(T, device=device).unsqueeze(1), idx]
-            taps = [] if tapped else None
+            taps = []
             obj = _objective(model, p, Xb, yb, loss, alpha, f0b, taps)[0] * (n / batch_size)
         else:
             obj = full
         taps = taps or []
-        grads = torch.autograd.grad(obj.sum(), leaves + [z for *_, z in taps])
+        grads = torch.autograd.grad(obj.sum(), leaves + [tap[3] for tap in taps])
         with torch.no_grad():
             step = torch.where(alive, eta_t, torch.zeros_like(eta_t))
             # A dead trial's non-finite gradient is zeroed (its step is 0, but nan * 0 is nan). That is
@@ -342,14 +341,14 @@ def _train_deep_chunk(
             clean = on_cpu and bool(alive.all())
             for t, g in zip(leaves, grads[: len(leaves)], strict=True):
                 t.addcmul_(g if clean else g.nan_to_num_(), step.view((T,) + (1,) * (g.dim() - 1)), value=-1)
-            for (name, layer, x_in, _), G in zip(taps, grads[len(leaves):], strict=True):
+            for (name, layer, x_in, _, left), G in zip(taps, grads[len(leaves):], strict=True):
                 Gs = G * (-step).view(T, 1, 1)
                 x_in = x_in.detach()
                 if not clean:  # a dead trial's step is 0: its update must be 0, not 0 * inf = nan
                     Gs.nan_to_num_()
                     x_in = x_in.nan_to_num()
                 W = trained[name][layer if layer is not None else 0]
-                W.baddbmm_(Gs.transpose(1, 2), x_in)
+                W.baddbmm_(Gs, x_in.transpose(1, 2)) if left else W.baddbmm_(Gs.transpose(1, 2), x_in)
         # freed now, not when the next step's replace them: the allocator then hands the same
         # memory back, where holding both sets made it map fresh pages every step
         del grads, obj, full, u, taps
