@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_deep
+import bench_engine
 
 
 def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
@@ -26,6 +27,25 @@ def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
             assert c.get(key, 0.0) < 1e-10, (key, c)
     assert any("ntk_layerwise_max_rel_diff" in c for c in deep["checks"])
     assert "wrote the 'deep' section" in capsys.readouterr().out
+
+
+def test_bench_engine_times_v1_beside_today_with_rooflines(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"schema": "theorem-check/bench", "deep": {"rows": [1]}}))
+    assert bench_engine.main(["--quick", "--widths", "100", "--device", "cpu", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["deep"] == {"rows": [1]}  # the deep section is kept
+    engines = [r["engine"] for r in data["rows"]]
+    assert engines == ["naive", "engine@v1", "engine@v1+record", "engine", "engine+record"]
+    assert data["peaks"]["cpu"]["copy"]["gbytes_per_s"] > 0
+    for r in data["rows"]:
+        assert 0 < r["roofline_fraction"] <= 1.0 and r["roofline_bound"] in ("compute", "memory")
+        assert r["bytes_per_trial_step"] > 0
+    for r in data["rows"][1:]:
+        assert r["speedup_vs_v1"] > 0
+    (check,) = data["checks"]
+    assert check["max_rel_loss_diff"] < 1e-10 and check["max_diff_vs_v1_records"] < 1e-10
+    assert "roofline" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args", [["--widths", "65"], ["--families", "lstm"], ["--widths", "a,b"]])

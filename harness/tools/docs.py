@@ -87,12 +87,18 @@ def bench_markdown(path: str | Path = "reports/bench.json") -> str:
         f"{mach.get('cpu_count')} cores, torch {mach.get('torch')}; n = {(b.get('problem') or {}).get('n')}, 500-step trials):",
         "",
     ]
+    for dev, pk in (b.get("peaks") or {}).items():
+        copy, f64 = pk.get("copy") or {}, pk.get("float64") or {}
+        out += [f"Roofs on {dev}: float64 matmul peak {_fmt(f64.get('gflops'))} GFLOP/s, copy bandwidth "
+                f"{_fmt(copy.get('gbytes_per_s'))} GB/s ({copy.get('mib', '-')} MiB arrays).", ""]
     rows = [
         [r["device"], r["dtype"], str(r["m"]), r["engine"], str(r["batch"]), _fmt(r["trials_per_s"]), _fmt(r["speedup_vs_naive"], 2) + "x",
-         _fmt(r.get("fraction_of_peak"), 2)]
+         (_fmt(r["speedup_vs_v1"], 2) + "x") if r.get("speedup_vs_v1") is not None else "-",
+         _fmt(r.get("fraction_of_peak"), 2), _fmt(r.get("roofline_fraction"), 2), r.get("roofline_bound") or "-"]
         for r in b.get("rows") or []
     ]
-    out += _md_table(["device", "dtype", "m", "engine", "trials batched", "trials / s", "vs naive", "of matmul peak"], rows)
+    out += _md_table(["device", "dtype", "m", "engine", "trials batched", "trials / s", "vs naive", "vs engine@v1", "of matmul peak",
+                      "of roofline", "bound"], rows)
     d = b.get("deep")
     if d:
         dm = d.get("machine") or {}
@@ -101,8 +107,9 @@ def bench_markdown(path: str | Path = "reports/bench.json") -> str:
         rows = []
         for r in d.get("rows") or []:
             rate = r.get("trials_per_s", r.get("ntks_per_s"))
-            rows.append([r["device"], r["family"], r["activation"], str(r["m"]), r["engine"], str(r["batch"]), _fmt(rate), _fmt(r["speedup_vs_naive"], 2) + "x"])
-        out += _md_table(["device", "family", "activation", "m", "engine", "batch", "per second", "vs per-trial loop"], rows)
+            rows.append([r["device"], r["family"], r["activation"], str(r["m"]), r["engine"], str(r["batch"]), str(r.get("chunk_trials", "-")),
+                         _fmt(rate), _fmt(r["speedup_vs_naive"], 2) + "x"])
+        out += _md_table(["device", "family", "activation", "m", "engine", "trials", "at once", "per second", "vs per-trial loop"], rows)
     return "\n".join(out)
 
 
