@@ -1,7 +1,7 @@
 """Search budgets: how many examples a claim runs, from its cost.
 
 Each profile gives every claim a budget of search seconds (``Profile.budget_s``: quick 5 s,
-standard 30 s, nightly 120 s) and a range of examples (``min_examples`` .. ``max_examples``).
+standard 30 s, nightly 90 s) and a range of examples (``min_examples`` .. ``max_examples``).
 A claim runs as many examples as its budget pays for: a cheap claim thousands, a costly one its
 minimum. The count is planned one of three ways (:class:`Plan`, ``mode``):
 
