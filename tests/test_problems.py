@@ -246,3 +246,24 @@ def test_depths_are_read_from_the_profile_at_draw_time():
                 assert max(seen) > 4
     finally:
         set_profile(before)
+
+
+def test_problems_strategy_draws_near_parallel_angles_from_min_angle():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from harness.data.strategies import problems
+
+    seen = []
+
+    @settings(max_examples=40, database=None, derandomize=True)
+    @given(spec=problems(geometries=("near_parallel",), min_angle=0.35))
+    def draw(spec):
+        seen.append(spec.angle)
+
+    draw()
+    assert seen and min(seen) >= 0.35 and max(seen) <= 0.5
+    import pytest
+
+    with pytest.raises(ValueError, match="min_angle"):
+        st.lists(problems(min_angle=0.0)).example()

@@ -35,10 +35,14 @@ def problems(
     geometries: Sequence[str] = ("sphere",),
     labels: Sequence[str] = ("gaussian",),
     max_n_over_d: float | None = 4.0,
+    min_angle: float = 1e-3,
 ) -> ProblemSpec:
     """A :class:`ProblemSpec`. ``max_n_over_d`` keeps lambda_0 at a testable size (it collapses as n/d grows;
     ``None``: no cap). ``circle`` draws d = 2; ``antipodal`` draws its number of pairs (1..n // 2);
-    ``separated`` draws its distance from what n points on S^{d-1} can keep."""
+    ``separated`` draws its distance from what n points on S^{d-1} can keep; ``near_parallel`` draws
+    the pair's angle from [min_angle, 0.5]."""
+    if not 0 < min_angle <= 0.5:
+        raise ValueError(f"min_angle must be in (0, 0.5], got {min_angle}")
     P = current_profile()
     lo_n = P.min_n if min_n is None else min_n
     hi_n = max(lo_n, P.max_n if max_n is None else max_n)
@@ -53,7 +57,7 @@ def problems(
     label = draw(st.sampled_from(list(labels)), label="labels")
     angle = 0.1
     if geometry == "near_parallel":
-        angle = draw(st.floats(1e-3, 0.5), label="angle")
+        angle = draw(st.floats(min_angle, 0.5), label="angle")
     delta = 0.3
     if geometry == "separated":
         # n random points keep a distance delta easily only well below the packing limit; in

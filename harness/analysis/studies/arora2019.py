@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from hypothesis import reject
 from harness.training.engine import Record
 from harness.networks.two_layer import TwoLayerReLU
 from harness.runtime.session import device
@@ -36,13 +37,25 @@ def kernel_prediction(p, eta, r0, steps):
 
 
 EPS = 0.05
+#: the kernel-trajectory claim draws near-parallel pairs from this angle up (see its regime)
+KERNEL_MIN_ANGLE = 0.35
 
 
-def eigen_deviation(spec, c, cid, use_y):
+def lambda0_floor(m: int) -> float:
+    """The least lambda_0 the eigen-projection claim draws at width m: 0.08 at m = 4096, falling
+    like m^-1/4 (the theorem's width grows like lambda_0^-4)."""
+    return 0.08 * (4096 / m) ** 0.25
+
+
+def eigen_deviation(spec, c, cid, use_y, lam_floor: float | None = None):
+    """The worst per-direction deviation at the profile's largest width; with ``lam_floor``, a
+    problem whose lambda_0 is below it is rejected (not drawn), as the claim's regime says."""
     ev = evidence()
     p = spec.build()
     P = profile()
     m = max(P.width_grid)
+    if lam_floor is not None and float(p.hinf_eigh[0][0]) < lam_floor:
+        reject()
     eta = c / p.lambda_max
     tr = train(
         p,
