@@ -54,7 +54,7 @@ import harness.runtime.chunks as chunks_module
 import harness.training.engine as engine_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_v1 import train_chunk_v1  # noqa: E402
+from engine_v1 import train_chunk_v1
 
 SCHEMA = "theorem-check/bench"
 SCHEMA_VERSION = 1
@@ -385,7 +385,7 @@ def bench_device(device: str, dtype_name: str, cfg: dict, widths: tuple[int, ...
                     f"{row['speedup_vs_naive']:.1f}x naive, {row['speedup_vs_v1']:.2f}x v1, "
                     f"{100 * row['roofline_fraction']:.0f}% of roofline ({row['seconds']:.2f} s)"
                 )
-            if T == batches[0]:
+            if batches[0] == T:
                 # the engines and the naive loop train the same trial 0: the losses must agree,
                 # and today's records must agree with v1's
                 k = min(len(naive_losses), trajs["engine"].steps)

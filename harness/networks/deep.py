@@ -193,8 +193,8 @@ class DeepNet:
         m, H = self.width, self.depth
         x = math.sqrt(self.c_sigma / m) * sigma(self._conv(params["W1"], x0, None if taps is None else (taps, "W1", None)))
         xs = [x]
-        for l, Wh in enumerate(_layers(params["W"])):
-            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(Wh, x, None if taps is None else (taps, "W", l)))
+        for i, Wh in enumerate(_layers(params["W"])):
+            x = x + (self.c_res / (H * math.sqrt(m))) * sigma(self._conv(Wh, x, None if taps is None else (taps, "W", i)))
             xs.append(x)
         return xs
 
@@ -226,15 +226,15 @@ class DeepNet:
         if self.family == "he":
             h = torch.relu(dense("A", None, Xb, params["A"]))
             hs = [h]
-            for l, Wl in enumerate(_layers(params["W"])):
-                h = torch.relu(dense("W", l, h, Wl))
+            for i, Wl in enumerate(_layers(params["W"])):
+                h = torch.relu(dense("W", i, h, Wl))
                 hs.append(h)
             return hs
         scale = math.sqrt(self.c_sigma / m)
         x = scale * sigma(dense("W1", None, Xb, params["W1"]))
         xs = [x]
-        for l, Wh in enumerate(_layers(params["W"])):
-            z = sigma(dense("W", l, x, Wh))
+        for i, Wh in enumerate(_layers(params["W"])):
+            z = sigma(dense("W", i, x, Wh))
             x = x + (self.c_res / (H * math.sqrt(m))) * z if self.family == "resnet" else scale * z
             xs.append(x)
         return xs

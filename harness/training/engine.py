@@ -175,7 +175,7 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
     squared column norm of W - W0 (square roots at the end). No host sync per step: divergence
     is tracked on the device and copied back at the end.
     """
-    Tc, n, d = X.shape
+    Tc, n, _ = X.shape
     m = model.width
     c = model.output_scale
     dev, dt = X.device, X.dtype
