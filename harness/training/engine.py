@@ -183,8 +183,11 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
     Wt = p.W.transpose(1, 2).contiguous()  # [T, d, m], trained in place
     W0t = Wt.clone() if out["drift"] is not None else None
     a, a0 = p.a.clone(), p.a
-    Z = torch.empty(Tc, n, m, dtype=dt, device=dev)  # preactivations, then relu(Z) in place
-    S = torch.empty_like(Z)  # pattern 1{z >= 0}
+    # one [T, n, m] buffer: the preactivations Z, then relu(Z) in place (for u), then the pattern
+    # S = 1{relu(z) > 0} = 1{z > 0} in place (for the gradient and the records): two cache-sized
+    # arrays fewer than Z, A and S apart (1{z > 0} is the derivative autograd gives relu at 0; it
+    # differs from 1{z >= 0} only where z = 0 exactly)
+    Z = torch.empty(Tc, n, m, dtype=dt, device=dev)
     gWt = torch.empty_like(Wt)
     dW = torch.empty_like(Wt) if W0t is not None else None
     dW_sq = torch.empty(Tc, 1, m, dtype=dt, device=dev) if W0t is not None else None
@@ -204,10 +207,12 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
     L0 = None
     for k in range(steps + 1):
         torch.bmm(X, Wt, out=Z)
-        torch.ge(Z, 0, out=S)
         Z.clamp_min_(0)
         u = torch.bmm(Z, a.unsqueeze(2)).squeeze(2) * c
         r = u - y
+        if model.train_output and k < steps:
+            ga = torch.bmm(r.unsqueeze(1), Z).squeeze(1) * c
+        S = Z.gt_(0)
         loss = 0.5 * (r * r).sum(dim=1)
         if k == 0:
             L0 = loss.clamp_min(torch.finfo(dt).tiny)
@@ -245,8 +250,6 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
         if k == steps:
             break
         eta_eff = torch.where(alive, eta, 0.0)
-        if model.train_output:
-            ga = torch.bmm(r.unsqueeze(1), Z).squeeze(1) * c
         # W_r -= eta c a_r sum_i r_i 1{z_ri >= 0} x_i, i.e. W^T -= ((X * eta c r)^T S) * a
         torch.bmm(Xt * (r * (c * eta_eff).unsqueeze(1)).unsqueeze(1), S, out=gWt)
         Wt.addcmul_(gWt, a.unsqueeze(1), value=-1)
