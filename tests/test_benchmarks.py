@@ -16,7 +16,7 @@ import bench_engine
 def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
     out = tmp_path / "bench.json"
     out.write_text(json.dumps({"schema": "theorem-check/bench", "rows": [{"engine": "engine"}]}))
-    assert bench_deep.main(["--quick", "--widths", "64", "--families", "fc", "--device", "cpu", "--out", str(out)]) == 0
+    assert bench_deep.main(["--quick", "--widths", "64", "--families", "fc,cnn_resnet", "--device", "cpu", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["rows"] == [{"engine": "engine"}]  # the two-layer engine's rows are kept
     deep = data["deep"]
@@ -26,6 +26,10 @@ def test_bench_deep_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
         for key in ("max_rel_loss_diff", "ntk_max_rel_diff", "ntk_layerwise_max_rel_diff"):
             assert c.get(key, 0.0) < 1e-10, (key, c)
     assert any("ntk_layerwise_max_rel_diff" in c for c in deep["checks"])
+    # the naive cnn_resnet is a user's nn.Conv1d module: its losses agree with train_deep's (the check above)
+    assert {c["family"] for c in deep["checks"] if "max_rel_loss_diff" in c} == {"fc", "cnn_resnet"}
+    batched = [r for r in deep["rows"] if r["engine"] == "batched"]
+    assert all(r["chunk_trials"] >= 1 and "at once" in r["chunking"] for r in batched)
     assert "wrote the 'deep' section" in capsys.readouterr().out
 
 
