@@ -9,8 +9,9 @@ no Kaiming init (catalogue section 1.3: torch.nn defaults change every rate).
 
 Parameters of T trials are stacked: W [T, m, d], a [T, m]; each trial draws from its own
 ``torch.Generator`` so a trial is the same whether it runs alone or in a batch.
-The activation pattern is ``z >= 0`` (DZPS's indicator), used both in the gradient and in
-pattern-flip counts.
+The activation pattern of :meth:`TwoLayerReLU.gradients` is ``z >= 0`` (DZPS's indicator); the
+training engine (:mod:`harness.training.engine`) uses ``z > 0``, autograd's derivative of relu at 0,
+in its gradient and pattern-flip counts. The two differ only where z = 0 exactly.
 """
 
 from __future__ import annotations

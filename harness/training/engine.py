@@ -250,7 +250,7 @@ def _train_chunk(model, X, y, p, eta, steps, record, gram_steps, out, diverged_a
         if k == steps:
             break
         eta_eff = torch.where(alive, eta, 0.0)
-        # W_r -= eta c a_r sum_i r_i 1{z_ri >= 0} x_i, i.e. W^T -= ((X * eta c r)^T S) * a
+        # W_r -= eta c a_r sum_i r_i 1{z_ri > 0} x_i, i.e. W^T -= ((X * eta c r)^T S) * a
         torch.bmm(Xt * (r * (c * eta_eff).unsqueeze(1)).unsqueeze(1), S, out=gWt)
         Wt.addcmul_(gWt, a.unsqueeze(1), value=-1)
         if model.train_output:
