@@ -100,7 +100,7 @@ def _objective(
     taps: list | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-trial objective R(alpha (f - f0)) / alpha^2 and the model's outputs alpha (f - f0)."""
-    u = model.forward(p, X) if taps is None else model.forward(p, X, taps=taps)
+    u = model.forward(p, X, taps=taps)
     if f0 is not None:
         u = u - f0
     u = alpha * u
@@ -288,6 +288,7 @@ def _train_deep_chunk(
     dense = {"W1", "W"}
     trained = {nm: [w.clone() for w in p0[nm].unbind(1)] if nm == "W" else [p0[nm].clone()] for nm in p0}
     leaves = [t for nm in model.trainable if nm not in dense for t in trained[nm]]
+    n_dense = sum(len(trained[nm]) for nm in model.trainable if nm in dense)
     moving = [t for nm in model.trainable for t in trained[nm]]
     moving0 = [w for nm in model.trainable for w in (p0[nm].unbind(1) if nm == "W" else [p0[nm]])]
     for t in leaves:
@@ -330,7 +331,8 @@ def _train_deep_chunk(
             obj = _objective(model, p, Xb, yb, loss, alpha, f0b, taps)[0] * (n / batch_size)
         else:
             obj = full
-        taps = taps or []
+        if len(taps) != n_dense:  # a dense weight the model did not tap would silently not train
+            raise RuntimeError(f"{model.family}: the forward pass tapped {len(taps)} layers, {n_dense} are trained in place")
         grads = torch.autograd.grad(obj.sum(), leaves + [tap[3] for tap in taps])
         with torch.no_grad():
             step = torch.where(alive, eta_t, torch.zeros_like(eta_t))
