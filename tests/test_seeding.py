@@ -95,3 +95,41 @@ def test_trial_generators_give_independent_reproducible_streams():
     other = torch.randn(1000, generator=trial_generators("claim.x", 8, 1)[0], dtype=torch.float64)
     assert not torch.equal(other, draws[0])
     assert trial_generators("claim.x", np.int64(7), 1)[0].initial_seed() == gens[0].initial_seed()
+
+
+def test_draws_do_not_depend_on_which_modules_are_imported(tmp_path, monkeypatch):
+    """Hypothesis's local constant pool is pinned: importing a module full of literals between two
+    runs of one seed leaves the drawn examples as they were (it moved them before, and a split run
+    that imported the merge tool in between drew other integers than the one-way run)."""
+    import importlib
+
+    from hypothesis import given, seed, settings, strategies as st
+
+    from harness.runtime.generation import local_constants_pinned
+
+    assert local_constants_pinned(), "harness.runtime.generation could not pin Hypothesis's local constant pool"
+
+    def draws():
+        seen = []
+
+        @seed(12345)
+        @settings(max_examples=500, database=None, derandomize=False)
+        @given(st.integers(), st.floats(allow_nan=False))
+        def probe(i, f):
+            seen.append((i, f))
+
+        probe()
+        return seen
+
+    before = draws()
+    # a few hundred literals (Hypothesis skips a module with over 1024, and integers within +-100),
+    # spread over the values it draws, so that its sorted pool shifts everywhere
+    literals = ", ".join([str(s * (7 * k + 103)) for k in range(100) for s in (1, -1)]
+                         + [repr(s * (0.37 * k + 0.011)) for k in range(100) for s in (1, -1)])
+    (tmp_path / "lots_of_literals_xyz.py").write_text(f"VALUES = ({literals})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("lots_of_literals_xyz")
+    from hypothesis.internal.conjecture import providers
+
+    assert len(providers._get_local_constants()) == 0  # the pool Hypothesis draws local constants from
+    assert draws() == before

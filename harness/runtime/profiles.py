@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 from hypothesis import HealthCheck, Phase, settings
 
+from harness.runtime.generation import pin_local_constants
+
 __all__ = ["PROFILES", "Profile", "current_profile", "set_profile"]
 
 
@@ -123,6 +125,8 @@ def _hypothesis_settings(p: Profile) -> settings:
         ],
     )
 
+
+pin_local_constants()  # examples depend on (strategy, claim, run seed), not on what else is imported
 
 for _p in PROFILES.values():
     settings.register_profile(f"theorem-check-{_p.name}", _hypothesis_settings(_p))
