@@ -36,6 +36,7 @@ from .runtime.devices import (
     resolve_dtype,
     visible_gpus,
 )
+from .runtime.generation import pin_local_constants
 from .runtime.budget import CostsError, SearchSettings, load_costs
 from .runtime.profiles import PROFILES, current_profile, set_profile
 from .runtime.session import run_settings, search, set_run_settings, set_search
@@ -110,43 +111,9 @@ def _pinning_wanted(config: pytest.Config) -> bool:
     return requested in ("auto", "cuda") and not config.getoption("--claims-no-gpu-pinning")
 
 
-@pytest.hookimpl(tryfirst=True)
-def _fix_hypothesis_constants() -> None:
-    """Make Hypothesis's draws depend on the run seed and the code only, not on the process's history.
-
-    Hypothesis (>= 6.131) mixes literal constants of the "local" modules loaded so far into about 5%
-    of its draws, and rescans whenever new modules appear. Which modules are loaded depends on the
-    files collected and on the claims an xdist worker ran before (lazy imports), so the same run seed
-    drew other examples in a full run, on another worker schedule, or in a one-file replay (measured:
-    11 of 79 claims' example lists differed between two seed-0 runs). Import every harness module
-    now and count only the harness package as local: the pool is then the same in every process
-    of one version of the code, and a user's helper modules do not shift it.
-    """
-    import importlib
-    import pkgutil
-
-    package = Path(__file__).resolve().parent  # harness/
-    for m in pkgutil.walk_packages([str(package)], "harness."):
-        if not m.name.endswith("__main__"):
-            importlib.import_module(m.name)
-    try:
-        from hypothesis.internal.conjecture import providers
-    except ImportError:  # a Hypothesis without the constants pool
-        return
-    original = getattr(providers, "is_local_module_file", None)
-    if original is None or getattr(original, "_theorem_check", False):
-        return
-    root = str(package)
-
-    def harness_only(path: str) -> bool:
-        return str(Path(path).resolve()).startswith(root) and original(path)
-
-    harness_only._theorem_check = True  # type: ignore[attr-defined]
-    providers.is_local_module_file = harness_only
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    _fix_hypothesis_constants()
+    # examples depend on (strategy, claim id, run seed) only, not on the modules a process has loaded
+    pin_local_constants()
     config.addinivalue_line("markers", "claim: a theorem-check claim (added automatically)")
     config.addinivalue_line("markers", "negative_control: a claim the harness must falsify (added automatically)")
     config.addinivalue_line("markers", "gpu: needs a CUDA device")
