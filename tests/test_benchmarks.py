@@ -73,3 +73,21 @@ def test_gpu_check_script_says_so_without_cuda():
     assert strict.returncode == 2 and "no CUDA device here" in strict.stdout
     bad = subprocess.run(["bash", str(script), "--nonsense"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown argument" in bad.stderr
+
+
+def test_bench_compile_writes_its_section_and_keeps_the_rest(tmp_path, capsys):
+    """The plumbing, with the 'eager' backend (no code generation, so no compiler and no minute of compile)."""
+    import bench_compile
+
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"schema": "theorem-check/bench", "rows": [{"engine": "engine"}]}))
+    assert bench_compile.main(["--backend", "eager", "--steps", "3", "--repeats", "1", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["rows"] == [{"engine": "engine"}]
+    sec = data["compile"]
+    assert [r["shape"] for r in sec["rows"]] == ["A", "B", "C"] and sec["backend"] == "eager"
+    assert all(r["eager_ms_per_step"] > 0 and r["compiled_ms_per_step"] > 0 for r in sec["rows"])
+    assert all(c["max_rel_loss_diff"] < 1e-12 for c in sec["checks"])  # compiled and eager steps agree
+    assert "wrote the 'compile' section" in capsys.readouterr().out
+    assert bench_compile.main(["--steps", "0", "--out", str(tmp_path / "x.json")]) == 2
+    assert not (tmp_path / "x.json").exists()

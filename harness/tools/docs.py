@@ -79,7 +79,8 @@ def _fmt(x, digits: int = 3) -> str:
 
 def bench_markdown(path: str | Path = "reports/bench.json") -> str:
     """The benchmark tables of ``reports/bench.json`` (written by ``benchmarks/bench_engine.py`` and
-    ``bench_deep.py``): the two-layer engine against the naive loop, the deep engine and the NTKs."""
+    ``bench_deep.py``, ``bench_compile.py``): the two-layer engine against the naive loop, the deep engine and the NTKs,
+    and torch.compile on a bare step."""
     b = json.loads(Path(path).read_text())
     mach = b.get("machine") or {}
     out = [
@@ -110,6 +111,15 @@ def bench_markdown(path: str | Path = "reports/bench.json") -> str:
             rows.append([r["device"], r["family"], r["activation"], str(r["m"]), r["engine"], str(r["batch"]), str(r.get("chunk_trials", "-")),
                          _fmt(rate), _fmt(r["speedup_vs_naive"], 2) + "x"])
         out += _md_table(["device", "family", "activation", "m", "engine", "trials", "at once", "per second", "vs per-trial loop"], rows)
+    c = b.get("compile")
+    if c:
+        cm = c.get("machine") or {}
+        out += ["", f"torch.compile on a bare two-layer step ({c.get('command')}, {c.get('date')}; backend {c.get('backend')}, {c.get('dtype')}, "
+                f"{c.get('threads')} thread(s), {(c.get('rows') or [{}])[0].get('trials')} trials, load average {_fmt(cm.get('loadavg_start'), 2)} "
+                f"at the start):", ""]
+        rows = [[r["shape"], f"{r['n']}, {r['d']}, {r['m']}", r["what"], _fmt(r["first_call_s"]), _fmt(r["eager_ms_per_step"]),
+                 _fmt(r["compiled_ms_per_step"]), _fmt(r["speedup"], 2) + "x"] for r in c.get("rows") or []]
+        out += _md_table(["shape", "n, d, m", "the call", "first call (s)", "eager ms / step", "compiled ms / step", "speedup"], rows)
     return "\n".join(out)
 
 
