@@ -339,7 +339,7 @@ def test_control_narrow_width(spec, c):
     ev = evidence()
     p = spec.build()
     m = max(2, p.n // 4)
-    tr = _train(spec, p, m, c / p.lambda_max, "du2018.control.narrow_width", profile().steps)
+    tr = _train(spec, p, m, c / p.lambda_max, "du2018.control.narrow_width", profile().steps, Record(drift=False, flips=False))
     chk = tr.check_rate_bound(1 - tr.eta * p.lambda0 / 2)
     ev.size(n=p.n, d=p.d, m=m)
     ev.figure("final L/L0 (median)", float(tr.rel_loss()[:, -1].median()))

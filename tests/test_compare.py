@@ -278,3 +278,17 @@ def test_corrupt_claim_entry_names_the_file(tmp_path, capsys):
     assert main(["report", str(r), "--compare", str(b)]) == 2
     err = capsys.readouterr().err
     assert str(b / "report.json") in err and "claim #0 lacks" in err
+
+
+def test_baseline_warns_about_a_run_with_the_example_database(tmp_path, capsys):
+    """Saved examples are tried first in such a run; a clean checkout has none, so CI would draw others."""
+    base, _ = baseline_and_run()
+    base = copy.deepcopy(base)
+    base["search"] = {"seed": 0, "database": str(tmp_path / "db")}
+    write(tmp_path / "latest", base)
+    assert main(["baseline", str(tmp_path / "latest"), "--dir", str(tmp_path / "b")]) == 0
+    assert "--claims-db=none" in capsys.readouterr().err
+    base["search"]["database"] = None
+    write(tmp_path / "latest", base)
+    assert main(["baseline", str(tmp_path / "latest"), "--dir", str(tmp_path / "b")]) == 0
+    assert "database" not in capsys.readouterr().err

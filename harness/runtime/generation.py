@@ -11,7 +11,7 @@ run seed only. Hypothesis's global constants (0, 1, -1, inf, nan, 2**k...) still
 
 from __future__ import annotations
 
-__all__ = ["pin_local_constants", "local_constants_pinned"]
+__all__ = ["local_constants_pinned", "pin_local_constants"]
 
 _pinned = False
 

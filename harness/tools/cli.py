@@ -335,6 +335,11 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     dest = Path(args.dir) / profile / "report.json"
     if report.get("missing"):
         _warn(f"{run}: {len(report['missing'])} claim(s) have no result in this run; the baseline will lack them")
+    db = (report.get("search") or {}).get("database")
+    if db:
+        _warn(f"{run}: this run had the example database on ({db}): saved examples were tried first, and a clean "
+              "checkout (CI) has none, so its examples and figures can differ from this baseline. Make baselines from "
+              "'pytest claims --claims-db=none'")
     src = run / "report.json" if run.is_dir() else run
     try:  # the file itself, byte for byte, once it has been read and checked
         _write_atomic(dest, src.read_text())

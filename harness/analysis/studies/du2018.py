@@ -189,7 +189,8 @@ def rate_check(spec, k, c, cid, rate_name, rate_of, *, steps=None, theory_step=F
     m = k * p.n
     eta = p.lambda0 / p.n**2 if theory_step else c / p.lambda_max
     steps = steps or profile().steps
-    tr = _train(spec, p, m, eta, cid, steps, Record(gram_every=max(1, steps // 10)))
+    # the loss and lambda_min(H(k)) are all it reads: drift and flips (two passes over [T, n, m] a step) stay off
+    tr = _train(spec, p, m, eta, cid, steps, Record(gram_every=max(1, steps // 10), drift=False, flips=False))
     per_step = rate_of(eta, p)
     chk = tr.check_rate_bound(per_step)
     failed = chk.violated | tr.diverged
