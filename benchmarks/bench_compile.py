@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -29,6 +28,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import _cpu_busy, _loadavg, machine_info, write_atomic
 
 SHAPES = {"A": (20, 12, 320), "B": (15, 9, 240), "C": (17, 7, 160)}  # (n, d, m): quick-profile sizes
 TRIALS = 32  # the seeds of one probability example
@@ -124,24 +126,20 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
-    load0 = os.getloadavg()[0]
+    busy, load_start = _cpu_busy(), _loadavg()
     section = measure(args.backend, args.steps, args.repeats, dtype)
     section.update(
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         backend=args.backend,
         dtype=args.dtype,
         threads=args.threads,
-        torch=torch.__version__,
-        machine={"cpus": os.cpu_count(), "loadavg_start": load0, "loadavg_end": os.getloadavg()[0]},
+        machine={**machine_info(["cpu"]), "cpu_busy_before": busy, "loadavg_start": load_start, "loadavg_end": _loadavg()},
         command=" ".join(["python benchmarks/bench_compile.py", *(argv if argv is not None else sys.argv[1:])]),
     )
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.exists() else {"schema": "theorem-check/bench"}
     data["compile"] = section
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, out)
+    write_atomic(out, data)
     print(f"wrote the 'compile' section of {out}")
     return 0
 

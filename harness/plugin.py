@@ -35,7 +35,6 @@ from .runtime.devices import (
     resolve_dtype,
     visible_gpus,
 )
-from .runtime.generation import pin_local_constants
 from .runtime.budget import CostsError, SearchSettings, load_costs
 from .runtime.profiles import PROFILES, current_profile, set_profile
 from .runtime.session import run_settings, search, set_run_settings, set_search
@@ -111,8 +110,6 @@ def _pinning_wanted(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # examples depend on (strategy, claim id, run seed) only, not on the modules a process has loaded
-    pin_local_constants()
     config.addinivalue_line("markers", "claim: a theorem-check claim (added automatically)")
     config.addinivalue_line("markers", "negative_control: a claim the harness must falsify (added automatically)")
     config.addinivalue_line("markers", "gpu: needs a CUDA device")

@@ -98,9 +98,10 @@ def test_trial_generators_give_independent_reproducible_streams():
 
 
 def test_draws_do_not_depend_on_which_modules_are_imported(tmp_path, monkeypatch):
-    """Hypothesis's local constant pool is pinned: importing a module full of literals between two
-    runs of one seed leaves the drawn examples as they were (it moved them before, and a split run
-    that imported the merge tool in between drew other integers than the one-way run)."""
+    """Hypothesis's local constant pool is pinned (on importing harness.runtime.profiles, which the
+    plugin and the package import): importing a module full of literals between two in-process runs
+    of one seed leaves the drawn examples as they were. tests/test_search.py checks the same across
+    processes."""
     import importlib
 
     from hypothesis import given, seed, settings, strategies as st

@@ -115,8 +115,8 @@ def bench_markdown(path: str | Path = "reports/bench.json") -> str:
     if c:
         cm = c.get("machine") or {}
         out += ["", f"torch.compile on a bare two-layer step ({c.get('command')}, {c.get('date')}; backend {c.get('backend')}, {c.get('dtype')}, "
-                f"{c.get('threads')} thread(s), {(c.get('rows') or [{}])[0].get('trials')} trials, load average {_fmt(cm.get('loadavg_start'), 2)} "
-                f"at the start):", ""]
+                f"{c.get('threads')} thread(s), {(c.get('rows') or [{}])[0].get('trials')} trials; {cm.get('processor')}; cores busy before the run "
+                f"{_fmt(cm.get('cpu_busy_before'), 2)}, load averages {cm.get('loadavg_start')}):", ""]
         rows = [[r["shape"], f"{r['n']}, {r['d']}, {r['m']}", r["what"], _fmt(r["first_call_s"]), _fmt(r["eager_ms_per_step"]),
                  _fmt(r["compiled_ms_per_step"]), _fmt(r["speedup"], 2) + "x"] for r in c.get("rows") or []]
         out += _md_table(["shape", "n, d, m", "the call", "first call (s)", "eager ms / step", "compiled ms / step", "speedup"], rows)
